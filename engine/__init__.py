@@ -1,0 +1,3 @@
+"""Fathom's compute engine: scans, geometry, projectors, reconstruction. Never imports Qt."""
+
+__version__ = "0.1.0"
