@@ -1,0 +1,1 @@
+"""Synthetic scans with known truth: analytic phantoms and their exact projections."""
