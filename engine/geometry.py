@@ -230,7 +230,8 @@ class ScanGeometry:
         src, det, u = vec[:, 0:3], vec[:, 3:6], vec[:, 6:9]
         half = (self.detector_shape[1] - 1) / 2 + 0.5
         dist = np.linalg.norm(det - src, axis=1)
-        reach = np.abs(np.sum((det - src) * u, axis=1)) / np.linalg.norm(u, axis=1) + half * np.linalg.norm(u, axis=1)
+        u_len = np.linalg.norm(u, axis=1)
+        reach = np.abs(np.sum((det - src) * u, axis=1)) / u_len + half * u_len
         return float(np.max(np.arctan2(reach, dist)))
 
     def to_dict(self) -> dict:
@@ -318,9 +319,8 @@ class VolumeGeometry:
     @property
     def origin_mm(self) -> tuple[float, float, float]:
         """World position (z, y, x) of the centre of voxel (0, 0, 0)."""
-        return tuple(
-            c - (n - 1) / 2 * v for c, n, v in zip(self.center_mm, self.shape, self.voxel_size_mm)
-        )
+        sizes = zip(self.center_mm, self.shape, self.voxel_size_mm, strict=True)
+        return tuple(c - (n - 1) / 2 * v for c, n, v in sizes)
 
     def axis_mm(self, axis: int) -> np.ndarray:
         """Voxel-centre coordinates along ``axis`` (0 = z, 1 = y, 2 = x) in mm."""
@@ -331,7 +331,7 @@ class VolumeGeometry:
         """(low, high) outer edges along z, y, x."""
         return tuple(
             (c - n * v / 2, c + n * v / 2)
-            for c, n, v in zip(self.center_mm, self.shape, self.voxel_size_mm)
+            for c, n, v in zip(self.center_mm, self.shape, self.voxel_size_mm, strict=True)
         )
 
     def sub_volume(
@@ -340,14 +340,14 @@ class VolumeGeometry:
         """The geometry of the voxel block ``[start, start + shape)`` of this volume (an ROI)."""
         start = tuple(int(s) for s in start)
         shape = tuple(int(s) for s in shape)
-        for s, n, full in zip(start, shape, self.shape):
+        for s, n, full in zip(start, shape, self.shape, strict=True):
             if s < 0 or n < 1 or s + n > full:
                 raise FathomInputError(
                     f"ROI start {start} with shape {shape} does not fit in the volume {self.shape}"
                 )
         center = tuple(
             o + (s + (n - 1) / 2) * v
-            for o, s, n, v in zip(self.origin_mm, start, shape, self.voxel_size_mm)
+            for o, s, n, v in zip(self.origin_mm, start, shape, self.voxel_size_mm, strict=True)
         )
         return VolumeGeometry(shape, self.voxel_size_mm, center)
 
@@ -384,5 +384,5 @@ def default_volume(geometry: ScanGeometry, voxel_size_mm: float | None = None) -
         half_z = half_height
     n_xy = max(1, int(np.floor(2 * radius / voxel)))
     n_z = max(1, int(np.floor(2 * half_z / voxel)))
-    center_z = -geometry.detector_offset_mm[0] / mag if geometry.beam == "cone" else -geometry.detector_offset_mm[0]
+    center_z = -geometry.detector_offset_mm[0] / mag
     return VolumeGeometry((n_z, n_xy, n_xy), (voxel, voxel, voxel), (center_z, 0.0, 0.0))
