@@ -60,7 +60,7 @@ def _volume_geometry(args, scan_geometry):
     return volume
 
 
-def _check_memory(volume, out: Path) -> None:
+def _check_memory(volume) -> None:
     """Refuse a volume that cannot fit in memory, before spending time on it."""
     need = volume.n_voxels * 4
     try:
@@ -118,8 +118,13 @@ def cmd_recon(args) -> int:
     started = time.perf_counter()
     try:
         scan = load_scan(args.scan, progress=sub_progress(progress, 0.0, 0.05), cancel=cancel)
-        volume_geometry = _volume_geometry(args, scan.geometry)
-        _check_memory(volume_geometry, out)
+        # Check memory before the work, size the volume after: the centre of rotation found
+        # by preprocessing moves the field of view.
+        _check_memory(_volume_geometry(args, scan.geometry))
+        prepared = preprocess(
+            scan, pre_params, progress=sub_progress(progress, 0.05, 0.3), cancel=cancel
+        )
+        volume_geometry = _volume_geometry(args, prepared.geometry)
         if not args.quiet:
             nz, ny, nx = volume_geometry.shape
             print(
@@ -130,9 +135,6 @@ def cmd_recon(args) -> int:
                 f"{device_note(args.device)}",
                 file=sys.stderr,
             )
-        prepared = preprocess(
-            scan, pre_params, progress=sub_progress(progress, 0.05, 0.3), cancel=cancel
-        )
         volume = fdk(prepared, volume_geometry, fdk_params, device=args.device,
                      progress=sub_progress(progress, 0.3, 0.97), cancel=cancel)
     finally:
