@@ -60,6 +60,18 @@ def _volume_geometry(args, scan_geometry):
     return volume
 
 
+def _scan_path(name: str, progress=None, cancel=None) -> str:
+    """The path of a scan argument; "demo" is the built-in package scan (simulated once, cached)."""
+    if name != "demo":
+        return name
+    from .simulate.package import demo_cache_folder, ensure_demo_scan
+
+    if not (demo_cache_folder() / "scan.json").is_file():
+        print(f"fathom: simulating the demo package scan once into {demo_cache_folder()}",
+              file=sys.stderr)
+    return str(ensure_demo_scan(progress, cancel))
+
+
 def _check_memory(volume) -> None:
     """Refuse a volume that cannot fit in memory, before spending time on it."""
     need = volume.n_voxels * 4
@@ -117,7 +129,8 @@ def cmd_recon(args) -> int:
     progress, close_bar = _progress_bar(not args.quiet and sys.stderr.isatty())
     started = time.perf_counter()
     try:
-        scan = load_scan(args.scan, progress=sub_progress(progress, 0.0, 0.05), cancel=cancel)
+        scan_path = _scan_path(args.scan, sub_progress(progress, 0.0, 0.05), cancel)
+        scan = load_scan(scan_path, progress=sub_progress(progress, 0.0, 0.05), cancel=cancel)
         # Check memory before the work, size the volume after: the centre of rotation found
         # by preprocessing moves the field of view.
         _check_memory(_volume_geometry(args, scan.geometry))
@@ -142,7 +155,7 @@ def cmd_recon(args) -> int:
 
     volume.recipe = {
         "fathom": __version__,
-        "scan": str(Path(args.scan).resolve()),
+        "scan": str(Path(scan_path).resolve()),
         "method": volume.recipe.get("method", args.method),
         "device": volume.recipe.get("device"),
         "preprocess": P.to_recipe(pre_params),
@@ -182,7 +195,7 @@ def cmd_info(args) -> int:
     from .geometry import default_volume
     from .io import load_scan
 
-    scan = load_scan(args.scan)
+    scan = load_scan(_scan_path(args.scan))
     print(scan.describe())
     volume = default_volume(scan.geometry)
     nz, ny, nx = volume.shape
@@ -190,6 +203,24 @@ def cmd_info(args) -> int:
         f"default volume: {nz}×{ny}×{nx} voxels of {volume.voxel_size_mm[2]:.4g} mm "
         f"({volume.n_voxels * 4 / 2**20:.0f} MiB as float32)"
     )
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    from .simulate.package import simulate_package, write_simulated
+
+    folder = Path(args.output)
+    if folder.exists() and any(folder.iterdir()):
+        raise FathomInputError(f"{folder} exists and is not empty: choose a new folder")
+    if args.projections < 2 or args.counts <= 0:
+        raise FathomInputError("--projections must be at least 2 and --counts positive")
+    progress, close_bar = _progress_bar(sys.stderr.isatty())
+    try:
+        scan, truth = simulate_package(args.projections, args.counts, args.seed, progress=progress)
+    finally:
+        close_bar()
+    write_simulated(folder, scan, truth)
+    print(f"fathom: wrote the {args.preset} scan and its truth.json to {folder}", file=sys.stderr)
     return 0
 
 
@@ -207,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
 
     recon = commands.add_parser("recon", help="reconstruct a scan into a volume file")
-    recon.add_argument("scan", help="scan folder (scan.json), HDF5 file, or folder of TIFFs")
+    recon.add_argument("scan", help="scan folder (scan.json), HDF5 file, folder of TIFFs, or 'demo'")
     recon.add_argument("-o", "--output", required=True, help="volume file to write (.tif or .h5)")
     recon.add_argument("--method", default="fdk", choices=("fdk", "iterative", "deep"),
                        help="reconstruction method (default: fdk)")
@@ -230,6 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="say what a scan holds")
     info.add_argument("scan")
     info.set_defaults(handler=cmd_info)
+
+    simulate = commands.add_parser("simulate", help="write a simulated package scan with its truth")
+    simulate.add_argument("--preset", default="bga", choices=("bga",))
+    simulate.add_argument("--projections", type=int, default=360)
+    simulate.add_argument("--counts", type=float, default=20000, help="photons per pixel in air")
+    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument("-o", "--output", required=True, help="new scan folder to write")
+    simulate.set_defaults(handler=cmd_simulate)
     return parser
 
 

@@ -66,10 +66,11 @@ def ramp_filter_rows(rows, filter_name: str, cutoff: float, spacing: float, xp=n
     response = xp.asarray(ramp_spectrum(n_padded, filter_name, cutoff).astype(np.float32))
     if xp is np:
         spectrum = scipy.fft.rfft(rows, n=n_padded, axis=-1, workers=-1)
-        spectrum *= response
-        out = scipy.fft.irfft(spectrum, n=n_padded, axis=-1, workers=-1)[..., :columns]
+        spectrum *= response / spacing
+        out = scipy.fft.irfft(spectrum, n=n_padded, axis=-1, workers=-1, overwrite_x=True)
     else:
         spectrum = xp.fft.rfft(rows, n=n_padded, axis=-1)
-        spectrum *= response
-        out = xp.fft.irfft(spectrum, n=n_padded, axis=-1)[..., :columns]
-    return (out / spacing).astype(xp.float32)
+        spectrum *= response / spacing
+        out = xp.fft.irfft(spectrum, n=n_padded, axis=-1)
+    # a view of the padded result: the back-projector copies it into its own layout anyway
+    return out[..., :columns].astype(xp.float32, copy=False)

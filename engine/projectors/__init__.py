@@ -71,7 +71,7 @@ def backproject_weighted(
     xp = array_module(device)
     n, rows, cols = projections.shape
     mats = projection_matrices(geometry, volume).astype(np.float32)
-    if device == "cpu" and _columns_are_vertical(mats):
+    if _use_columns(device, mats, volume):
         padded_t = np.zeros((n, cols + 3, rows + 3), dtype=np.float32)
         padded_t[:, 1 : cols + 1, 1 : rows + 1] = np.asarray(projections).transpose(0, 2, 1)
         cpu.backproject_columns(padded_t, mats, out)
@@ -81,9 +81,16 @@ def backproject_weighted(
     _kernels(device).backproject_padded(padded, xp.asarray(mats), out)
 
 
-def _columns_are_vertical(mats: np.ndarray) -> bool:
-    """True when column and depth of a voxel do not depend on z (no detector roll or pitch)."""
-    return not np.any(mats[:, 0, 2]) and not np.any(mats[:, 2, 2])
+# Below this many slices the column path's per-column setup costs more than it saves.
+_MIN_SLICES_FOR_COLUMNS = 8
+
+
+def _use_columns(device: str, mats: np.ndarray, volume: VolumeGeometry) -> bool:
+    """Whether the CPU column fast path applies: the detector's columns are vertical (a voxel's
+    column and depth do not depend on z) and the volume is thick enough to pay for it. Forward
+    and back projection ask the same question, so the pair stays matched."""
+    upright = not np.any(mats[:, 0, 2]) and not np.any(mats[:, 2, 2])
+    return device == "cpu" and upright and volume.shape[0] >= _MIN_SLICES_FOR_COLUMNS
 
 
 def forward_project(
@@ -118,7 +125,7 @@ def forward_project(
     rows, cols = geometry.detector_shape
     mats = projection_matrices(sub, volume).astype(np.float32)
     vol = xp.ascontiguousarray(xp.asarray(volume_data, dtype=xp.float32))
-    if device == "cpu" and _columns_are_vertical(mats):
+    if _use_columns(device, mats, volume):
         padded_t = np.zeros((sub.n_projections, cols + 3, rows + 3), dtype=np.float32)
         cpu.splat_columns(vol, mats, padded_t)
         splatted = padded_t[:, 1 : cols + 1, 1 : rows + 1].transpose(0, 2, 1)

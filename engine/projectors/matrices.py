@@ -80,12 +80,24 @@ def ray_obliquity(geometry: ScanGeometry, indices: np.ndarray | None = None) -> 
         ray = first / np.linalg.norm(first, axis=1, keepdims=True)
         cos = np.abs(np.sum(ray * normal, axis=1))
         return np.broadcast_to(cos[:, None, None], (vec.shape[0], rows, cols))
-    a = np.arange(cols) - (cols - 1) / 2
-    b = np.arange(rows) - (rows - 1) / 2
-    to_pixel = (det - first)[:, None, None, :] + b[None, :, None, None] * v[:, None, None, :] \
-        + a[None, None, :, None] * u[:, None, None, :]
-    depth = np.abs(np.sum((det - first) * normal, axis=1))
-    return depth[:, None, None] / np.linalg.norm(to_pixel, axis=3)
+    # |pixel − source|² expanded in per-projection scalars: no (n, rows, cols, 3) temporary
+    w = det - first
+    a = (np.arange(cols) - (cols - 1) / 2)[None, None, :]
+    b = (np.arange(rows) - (rows - 1) / 2)[None, :, None]
+
+    def per_projection(values):
+        return values[:, None, None]
+
+    dist2 = (
+        per_projection(np.sum(w * w, axis=1))
+        + a * a * per_projection(np.sum(u * u, axis=1))
+        + b * b * per_projection(np.sum(v * v, axis=1))
+        + 2 * a * per_projection(np.sum(w * u, axis=1))
+        + 2 * b * per_projection(np.sum(w * v, axis=1))
+        + 2 * a * b * per_projection(np.sum(u * v, axis=1))
+    )
+    depth = np.abs(np.sum(w * normal, axis=1))
+    return (per_projection(depth) / np.sqrt(dist2)).astype(np.float32)
 
 
 def detector_scale(geometry: ScanGeometry, volume: VolumeGeometry,
