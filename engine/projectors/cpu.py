@@ -19,38 +19,46 @@ import numpy as np
 from numba import njit, prange
 
 
+@njit(inline="always", fastmath=True)
+def _row_bases(m, iy, iz):
+    """The y and z terms of the projective map, constant along a row of x."""
+    return (m[0, 1] * iy + m[0, 2] * iz + m[0, 3], m[1, 1] * iy + m[1, 2] * iz + m[1, 3],
+            m[2, 1] * iy + m[2, 2] * iz + m[2, 3])
+
+
+@njit(inline="always", fastmath=True)
+def _voxel_setup(m, ix, bases, rows_p, cols_p):
+    """(ir, ic, fr, fc, weight) where voxel ix of a row lands on a padded projection: the one
+    clamping rule and the one weight that both general kernels use, so they stay transposes."""
+    a0, b0, d0 = bases
+    inv = np.float32(1.0) / (m[2, 0] * ix + d0)
+    c = (m[0, 0] * ix + a0) * inv + np.float32(1.0)
+    r = (m[1, 0] * ix + b0) * inv + np.float32(1.0)
+    c = min(max(c, np.float32(0.0)), np.float32(cols_p - 2))
+    r = min(max(r, np.float32(0.0)), np.float32(rows_p - 2))
+    ic = np.int32(c)
+    ir = np.int32(r)
+    return ir, ic, r - ir, c - ic, inv * inv
+
+
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def backproject_padded(padded: np.ndarray, mats: np.ndarray, vol: np.ndarray) -> None:
     """vol[z, y, x] += Σ_p bilinear(padded[p], col, row) / depth²  (in place)."""
     nz, ny, nx = vol.shape
-    n_proj = padded.shape[0]
-    col_max = np.float32(padded.shape[2] - 2)
-    row_max = np.float32(padded.shape[1] - 2)
-    zero = np.float32(0.0)
-    one = np.float32(1.0)
+    n_proj, rows_p, cols_p = padded.shape
     for iz in prange(nz):
         acc = np.empty(nx, dtype=np.float32)
         for iy in range(ny):
-            acc[:] = zero
+            acc[:] = 0.0
             for p in range(n_proj):
                 img = padded[p]
-                ax = mats[p, 0, 0]
-                bx = mats[p, 1, 0]
-                dx = mats[p, 2, 0]
-                a0 = mats[p, 0, 1] * iy + mats[p, 0, 2] * iz + mats[p, 0, 3]
-                b0 = mats[p, 1, 1] * iy + mats[p, 1, 2] * iz + mats[p, 1, 3]
-                d0 = mats[p, 2, 1] * iy + mats[p, 2, 2] * iz + mats[p, 2, 3]
+                m = mats[p]
+                bases = _row_bases(m, iy, iz)
                 for ix in range(nx):
-                    inv = one / (dx * ix + d0)
-                    c = min(max((ax * ix + a0) * inv + one, zero), col_max)
-                    r = min(max((bx * ix + b0) * inv + one, zero), row_max)
-                    ic = np.int32(c)
-                    ir = np.int32(r)
-                    fc = c - ic
-                    fr = r - ir
+                    ir, ic, fr, fc, w = _voxel_setup(m, ix, bases, rows_p, cols_p)
                     top = img[ir, ic] + fc * (img[ir, ic + 1] - img[ir, ic])
                     bottom = img[ir + 1, ic] + fc * (img[ir + 1, ic + 1] - img[ir + 1, ic])
-                    acc[ix] += (top + fr * (bottom - top)) * (inv * inv)
+                    acc[ix] += (top + fr * (bottom - top)) * w
             for ix in range(nx):
                 vol[iz, iy, ix] += acc[ix]
 
@@ -59,33 +67,20 @@ def backproject_padded(padded: np.ndarray, mats: np.ndarray, vol: np.ndarray) ->
 def splat_padded(vol: np.ndarray, mats: np.ndarray, padded: np.ndarray) -> None:
     """padded[p] += transpose of :func:`backproject_padded` applied to vol (in place)."""
     nz, ny, nx = vol.shape
-    n_proj = padded.shape[0]
-    col_max = np.float32(padded.shape[2] - 2)
-    row_max = np.float32(padded.shape[1] - 2)
-    zero = np.float32(0.0)
+    n_proj, rows_p, cols_p = padded.shape
     one = np.float32(1.0)
     for p in prange(n_proj):
         img = padded[p]
-        ax = mats[p, 0, 0]
-        bx = mats[p, 1, 0]
-        dx = mats[p, 2, 0]
+        m = mats[p]
         for iz in range(nz):
             for iy in range(ny):
-                a0 = mats[p, 0, 1] * iy + mats[p, 0, 2] * iz + mats[p, 0, 3]
-                b0 = mats[p, 1, 1] * iy + mats[p, 1, 2] * iz + mats[p, 1, 3]
-                d0 = mats[p, 2, 1] * iy + mats[p, 2, 2] * iz + mats[p, 2, 3]
+                bases = _row_bases(m, iy, iz)
                 for ix in range(nx):
                     value = vol[iz, iy, ix]
-                    if value == zero:
+                    if value == 0.0:
                         continue
-                    inv = one / (dx * ix + d0)
-                    c = min(max((ax * ix + a0) * inv + one, zero), col_max)
-                    r = min(max((bx * ix + b0) * inv + one, zero), row_max)
-                    ic = np.int32(c)
-                    ir = np.int32(r)
-                    fc = c - ic
-                    fr = r - ir
-                    w = value * (inv * inv)
+                    ir, ic, fr, fc, w = _voxel_setup(m, ix, bases, rows_p, cols_p)
+                    w *= value
                     img[ir, ic] += w * (one - fr) * (one - fc)
                     img[ir, ic + 1] += w * (one - fr) * fc
                     img[ir + 1, ic] += w * fr * (one - fc)
