@@ -280,8 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         try:
             from app.main import main as gui_main
-        except ImportError as exc:
-            print(f"fathom: error: the GUI is not available ({exc}): install fathom[gui]", file=sys.stderr)
+        except ImportError:
+            print("fathom: the desktop GUI is not part of this version yet; use "
+                  "'fathom recon SCAN -o OUT' or 'fathom info SCAN' (see fathom --help)", file=sys.stderr)
             return EXIT_INPUT_ERROR
         return gui_main()
     try:
