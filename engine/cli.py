@@ -17,8 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from . import __version__
 from .errors import FathomInputError
 from .progress import Cancelled, CancelToken, sub_progress
@@ -104,7 +102,7 @@ def cmd_recon(args) -> int:
     from . import params as P
     from .backend import device_note
     from .fdk import FDKParams, fdk
-    from .io import load_scan, save_volume
+    from .io import load_scan, save_json, save_volume
     from .preprocess import PreprocessParams, preprocess
 
     out = Path(args.output)
@@ -168,27 +166,11 @@ def cmd_recon(args) -> int:
     }
     save_volume(volume, out)
     recipe_path = out.with_name(out.name + ".recipe.json")
-    _write_json_atomically(recipe_path, volume.recipe)
+    save_json(volume.recipe, recipe_path)
     if not args.quiet:
         seconds = volume.recipe["seconds"]
         print(f"fathom: wrote {out} and {recipe_path.name} in {seconds:.1f} s", file=sys.stderr)
     return 0
-
-
-def _write_json_atomically(path: Path, content: dict) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(content, indent=2, default=_json_default))
-    tmp.replace(path)
-
-
-def _json_default(value):
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, tuple):
-        return list(value)
-    return str(value)
 
 
 def cmd_info(args) -> int:

@@ -113,10 +113,6 @@ class Scan:
             flat_positions=None,
         )
 
-    def nbytes_estimate(self) -> int:
-        """Bytes of the projections as float32 (what a reconstruction holds in memory)."""
-        return int(np.prod(self.projections.shape)) * 4
-
     def describe(self) -> str:
         """A few lines in words: what this scan holds (``fathom info``)."""
         g = self.geometry

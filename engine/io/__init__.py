@@ -26,9 +26,11 @@ import h5py
 from ..errors import FathomInputError
 from ..progress import CancelToken, ProgressCallback
 from ..scan import Scan
+from .atomic import atomic_output
 from .data_exchange import is_data_exchange, read_data_exchange
 from .scan_folder import SCAN_JSON, is_scan_folder, read_scan_folder, write_scan_folder
 from .scan_hdf5 import is_fathom_hdf5, read_scan_h5, write_scan_h5
+from .scan_json import to_json
 from .stacks import open_hdf5
 from .tiff_folder import is_tiff_folder, read_tiff_folder
 from .volume_files import load_volume, save_volume
@@ -36,6 +38,7 @@ from .volume_files import load_volume, save_volume
 __all__ = [
     "SUPPORTED_SCAN_FORMATS",
     "load_scan",
+    "save_json",
     "load_volume",
     "save_scan_folder",
     "save_scan_h5",
@@ -49,6 +52,14 @@ SUPPORTED_SCAN_FORMATS = (
     "(format attribute 'fathom-scan/1'), a Data Exchange HDF5 file (/exchange/data, "
     "/exchange/theta), or a folder of TIFF projections with angles.txt"
 )
+
+
+def save_json(content: dict, path: str | Path) -> Path:
+    """Write ``content`` (NumPy values allowed) as indented JSON, atomically: a recipe, a truth."""
+    path = Path(path).expanduser()
+    with atomic_output(path) as temporary:
+        temporary.write_text(to_json(content, indent=2))
+    return path
 
 
 def _is_hdf5(path: Path) -> bool:

@@ -14,7 +14,6 @@ Arrays: ``padded[p, 1 + row, 1 + column]`` float32 of shape (n, rows + 3, column
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba import njit, prange
 
@@ -85,10 +84,6 @@ def splat_padded(vol: np.ndarray, mats: np.ndarray, padded: np.ndarray) -> None:
                     img[ir, ic + 1] += w * (one - fr) * fc
                     img[ir + 1, ic] += w * fr * (one - fc)
                     img[ir + 1, ic + 1] += w * fr * fc
-
-
-def threads() -> int:
-    return numba.get_num_threads()
 
 
 # --- The fast path: detectors whose columns are vertical (no roll or pitch) -----------------

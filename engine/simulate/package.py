@@ -19,7 +19,6 @@ Units: mm; the package sits at the rotation axis, z up (DESIGN.md).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -168,19 +167,11 @@ def simulate_package(
 
 def write_simulated(folder: Path, scan: Scan, truth: dict) -> Path:
     """Write a simulated scan folder with its ``truth.json``; returns the scan folder."""
-    from ..io import save_scan_folder
+    from ..io import save_json, save_scan_folder
 
     save_scan_folder(scan, folder)
-    (folder / "truth.json").write_text(json.dumps(truth, indent=1, default=_plain))
+    save_json(truth, folder / "truth.json")
     return folder
-
-
-def _plain(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple):
-        return list(value)
-    return str(value)
 
 
 DEMO_VERSION = "demo-bga-v1"

@@ -154,3 +154,16 @@ def test_gpu_pair_is_adjoint(beam):
     lhs = np.sum(ax.astype(np.float64) * y)
     rhs = np.sum(x.astype(np.float64) * aty)
     assert abs(lhs - rhs) / (np.linalg.norm(ax) * np.linalg.norm(y)) < 1e-5
+
+
+def test_vectors_are_astras_cone_geometry_with_rows_stored_top_first():
+    astra = pytest.importorskip("astra")
+    angles = np.linspace(0, 2 * np.pi, 5, endpoint=False)
+    g = ScanGeometry("cone", angles, (6, 8), (0.2, 0.1), 40.0, 200.0)
+    kind, ours = g.astra_vectors()
+    theirs = astra.functions.geom_2vec(
+        astra.create_proj_geom("cone", 0.1, 0.2, 6, 8, angles, 40.0, 160.0)
+    )["Vectors"]
+    assert kind == "cone_vec"
+    np.testing.assert_allclose(ours[:, :9], theirs[:, :9], atol=1e-9)
+    np.testing.assert_allclose(ours[:, 9:], -theirs[:, 9:], atol=1e-9)  # our rows run downward
