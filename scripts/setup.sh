@@ -34,5 +34,5 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e ".[dev]"
+.venv/bin/python -m pip install -q -e ".[gui,dev]"
 echo "setup: ready ($(.venv/bin/python --version), fathom in .venv/bin/fathom)"
