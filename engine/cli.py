@@ -189,21 +189,112 @@ def cmd_info(args) -> int:
 
 
 def cmd_simulate(args) -> int:
-    from .simulate.package import simulate_package, write_simulated
+    from .simulate.package import simulate_preset, write_simulated
 
     folder = Path(args.output)
     if folder.exists() and any(folder.iterdir()):
         raise FathomInputError(f"{folder} exists and is not empty: choose a new folder")
-    if args.projections < 2 or args.counts <= 0:
+    if (args.projections is not None and args.projections < 2) or (args.counts is not None
+                                                                    and not args.counts > 0):
         raise FathomInputError("--projections must be at least 2 and --counts positive")
     progress, close_bar = _progress_bar(sys.stderr.isatty())
     try:
-        scan, truth = simulate_package(args.projections, args.counts, args.seed, progress=progress)
+        simulated = simulate_preset(args.preset, args.projections, args.counts, args.seed, progress=progress)
     finally:
         close_bar()
-    write_simulated(folder, scan, truth)
-    print(f"fathom: wrote the {args.preset} scan and its truth.json to {folder}", file=sys.stderr)
+    write_simulated(folder, simulated.scan, simulated.truth, simulated.truth_volume)
+    print(f"fathom: wrote the {args.preset} scan, its truth.json and truth.tif to {folder}",
+          file=sys.stderr)
     return 0
+
+
+def cmd_metrics(args) -> int:
+    import numpy as np
+
+    from . import metrics as M
+    from .io import load_volume, save_json
+
+    if bool(args.roi_a) != bool(args.roi_b):
+        raise FathomInputError("--roi-a and --roi-b go together: give both regions (Z0 Y0 X0 NZ NY NX)")
+    if not (args.roi_a or args.edge or args.truth or args.package):
+        raise FathomInputError("nothing to measure: give --roi-a and --roi-b, --edge, --truth or --package")
+    if args.edge_band < 0:
+        raise FathomInputError("--edge-band must be 0 or more voxels")
+    volume = load_volume(args.volume)
+    data, grid = np.asarray(volume.data), volume.geometry
+    results: dict = {"volume": str(Path(args.volume).resolve())}
+    rows: list[tuple[str, float, str]] = []
+    if args.roi_a:
+        a, b = M.box_values(data, args.roi_a), M.box_values(data, args.roi_b)
+        results.update(snr=M.snr(a, b), cnr=M.cnr(a, b), mean_a=float(a.mean()), mean_b=float(b.mean()),
+                       std_a=float(a.std(ddof=1)), std_b=float(b.std(ddof=1)))
+        rows += [("SNR, a vs b", results["snr"], "|mean a − mean b| / ((std a + std b) / 2)"),
+                 ("CNR, a on b", results["cnr"], "|mean a − mean b| / std b"),
+                 ("mean ± std a", results["mean_a"], f"± {results['std_a']:.4g} 1/mm"),
+                 ("mean ± std b", results["mean_b"], f"± {results['std_b']:.4g} 1/mm")]
+    if args.edge:
+        start, end = np.array(args.edge[:3]), np.array(args.edge[3:])
+        distances, values = M.line_profile(data, start, end, band=args.edge_band)
+        fit = M.fit_edge(values, distances)
+        mm_per_voxel = np.linalg.norm((end - start) * grid.voxel_size_mm) / np.linalg.norm(end - start)
+        results["edge"] = {"width_voxels": fit.width, "width_mm": fit.width * mm_per_voxel,
+                           "center_voxels_from_start": fit.center, "low": fit.low, "high": fit.high,
+                           "rms": fit.rms}
+        rows.append(("edge width (10–90 %)", fit.width,
+                     f"voxels = {fit.width * mm_per_voxel:.4g} mm; levels {fit.low:.4g} → {fit.high:.4g}"))
+    if args.truth:
+        truth_path = Path(args.truth)
+        if truth_path.is_dir():
+            truth_path = truth_path / "truth.tif"
+        truth = load_volume(truth_path)
+        reference = M.truth_on_grid(truth.data, truth.geometry, grid)
+        results.update(psnr_db=M.psnr(data, reference), ssim=M.ssim(data, reference))
+        rows += [("PSNR vs truth", results["psnr_db"], "dB, peak = the truth's range"),
+                 ("SSIM vs truth", results["ssim"], "")]
+        described = truth_path.with_name("truth.json")
+        if described.is_file():
+            results["defects"] = []
+            for defect in json.loads(described.read_text()).get("defects", []):
+                x, y, z = defect["center_mm"]
+                try:
+                    mask, surround = M.defect_regions(defect, grid, reference)
+                    value = M.defect_cnr(data, mask, surround)
+                except FathomInputError:
+                    value = float("nan")  # outside this volume (a region of interest)
+                results["defects"].append({**defect, "cnr": value})
+                rows.append((f"CNR {defect['kind']}", value, f"at x, y, z = {x:.3g}, {y:.3g}, {z:.3g} mm"))
+    if args.package:
+        from .simulate.package import measure_package
+
+        package = measure_package(data, grid)
+        results["package"] = package
+        rows += [("SNR die vs mold", package["snr_die_mold"], "bga package regions"),
+                 ("SNR mold vs air", package["snr_mold_air"], "bga package regions")]
+        rows += [(f"edge {name}", width, "voxels (10–90 %)")
+                 for name, width in package["edge_width_voxels"].items()]
+    print(f"{'metric':<24} {'value':>10}  notes")
+    for name, value, note in rows:
+        print(f"{name:<24} {value:>10.4g}  {note}")
+    if args.json:
+        def strict(value):  # JSON has no NaN or infinity: an unmeasurable value is null
+            if isinstance(value, dict):
+                return {k: strict(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [strict(v) for v in value]
+            if isinstance(value, float) and not np.isfinite(value):
+                return None
+            return value
+
+        save_json(strict(results), args.json)
+    return 0
+
+
+def cmd_gui(args) -> int:
+    try:
+        from app.main import main as gui_main
+    except ImportError as exc:
+        raise FathomInputError(f"the desktop GUI is not installed ({exc}): pip install -e '.[gui]'") from None
+    return gui_main([args.scan] if args.scan else [])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -245,12 +336,41 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(handler=cmd_info)
 
     simulate = commands.add_parser("simulate", help="write a simulated package scan with its truth")
-    simulate.add_argument("--preset", default="bga", choices=("bga",))
-    simulate.add_argument("--projections", type=int, default=360)
-    simulate.add_argument("--counts", type=float, default=20000, help="photons per pixel in air")
+    simulate.add_argument("--preset", default="bga", choices=("bga", "bga2d"),
+                          help="bga: the demo package, cone beam; bga2d: one ball plane, parallel-beam "
+                               "sinogram (default: bga)")
+    simulate.add_argument("--projections", type=int,
+                          help="projections over the preset's range (default: bga 720, bga2d 256)")
+    simulate.add_argument("--counts", type=float,
+                          help="photons per pixel in air (default: bga 20000, bga2d 50000)")
     simulate.add_argument("--seed", type=int, default=0)
     simulate.add_argument("-o", "--output", required=True, help="new scan folder to write")
     simulate.set_defaults(handler=cmd_simulate)
+
+    metrics = commands.add_parser("metrics", help="SNR, CNR, edge width, PSNR/SSIM of a volume")
+    metrics.add_argument("volume", help="volume file (.tif or .h5)")
+    box = ("Z0", "Y0", "X0", "NZ", "NY", "NX")
+    metrics.add_argument("--roi-a", type=int, nargs=6, metavar=box,
+                         help="first region, in voxels: SNR against --roi-b, and CNR on it")
+    metrics.add_argument("--roi-b", type=int, nargs=6, metavar=box,
+                         help="second region, in voxels (the background of the CNR)")
+    metrics.add_argument("--edge", type=float, nargs=6, metavar=("Z0", "Y0", "X0", "Z1", "Y1", "X1"),
+                         help="a line across one edge, voxel (z, y, x) to voxel (z, y, x): its 10–90 %% "
+                              "width from a logistic fit")
+    metrics.add_argument("--edge-band", type=int, default=0, metavar="N",
+                         help="average the parallel lines up to N voxels either side of --edge (default 0)")
+    metrics.add_argument("--truth", metavar="TRUTH",
+                         help="truth volume (.tif/.h5) or simulated scan folder: PSNR, SSIM, and each "
+                              "defect's CNR when truth.json lies beside it")
+    metrics.add_argument("--package", action="store_true",
+                         help="SNR die/mold and mold/air and edge widths at the standard regions of the "
+                              "simulated bga package")
+    metrics.add_argument("--json", metavar="OUT", help="also write the results to this JSON file")
+    metrics.set_defaults(handler=cmd_metrics)
+
+    gui = commands.add_parser("gui", help="open the desktop application, optionally with a scan")
+    gui.add_argument("scan", nargs="?", help="scan to open (a path, or 'demo')")
+    gui.set_defaults(handler=cmd_gui)
     return parser
 
 

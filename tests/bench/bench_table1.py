@@ -1,0 +1,91 @@
+"""Table 1 of the ZEISS note, for the built-in demo package: image quality against scan length.
+
+The demo scan (720 projections, cached after the first run) is reconstructed from all of its
+projections, every second and every fourth one (full, half and quarter scan time), and measured
+at the package's standard regions (:func:`engine.simulate.package.quality_regions`): SNR of the
+die against the mold and of the mold against air (ZEISS definition), the 10–90 % width of the
+die/mold and mold/air edges (logistic fit to the region's mean profile, in voxels), and PSNR and
+SSIM against the voxelized truth. Preprocessing runs with its defaults except the centre of
+rotation, which the simulation knows exactly. Each engine is a column group; an engine not in
+this version yet prints "—" (add it to ``ENGINES`` when it lands).
+
+    PYTHONPATH=. python tests/bench/bench_table1.py [--engines fdk]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from common import machine
+
+from engine.fdk import FDKParams, fdk
+from engine.io import load_scan, load_volume
+from engine.metrics import psnr, ssim
+from engine.preprocess import PreprocessParams, preprocess
+from engine.simulate.package import ensure_demo_scan, measure_package
+
+
+def run_fdk(scan, grid):
+    return fdk(scan, grid, FDKParams(), device="cpu")
+
+
+# name → function(line-integral scan, volume grid) → Volume; iterative and deep join here
+ENGINES = {"FDK": run_fdk}
+PLANNED = ("iterative", "deep")
+FRACTIONS = ((1, "full"), (2, "half"), (4, "quarter"))
+
+ROWS = [
+    ("SNR die vs mold", lambda m: m["snr_die_mold"]),
+    ("SNR mold vs air", lambda m: m["snr_mold_air"]),
+    ("edge die/mold, side (voxels)", lambda m: m["edge_width_voxels"]["die_mold_side"]),
+    ("edge die/mold, top (voxels)", lambda m: m["edge_width_voxels"]["die_mold_top"]),
+    ("edge mold/air, side (voxels)", lambda m: m["edge_width_voxels"]["mold_air_side"]),
+    ("edge mold/air, top (voxels)", lambda m: m["edge_width_voxels"]["mold_air_top"]),
+    ("PSNR vs truth (dB)", lambda m: m["psnr_db"]),
+    ("SSIM vs truth", lambda m: m["ssim"]),
+    ("reconstruction (s)", lambda m: m["seconds"]),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engines", nargs="*", default=list(ENGINES), choices=list(ENGINES))
+    parser.add_argument("--json", help="also write the numbers here")
+    args = parser.parse_args()
+
+    folder = ensure_demo_scan()
+    scan = load_scan(folder)
+    truth = load_volume(folder / "truth.tif")
+    n = scan.n_projections
+    results: dict[tuple[str, int], dict] = {}
+    for name in args.engines:
+        for step, _ in FRACTIONS:
+            part = preprocess(scan.subset(slice(None, None, step)), PreprocessParams(center_of_rotation="none"))
+            started = time.perf_counter()
+            volume = ENGINES[name](part, truth.geometry)
+            seconds = time.perf_counter() - started
+            measured = measure_package(volume.data, volume.geometry)
+            measured.update(psnr_db=psnr(volume.data, truth.data), ssim=ssim(volume.data, truth.data),
+                            seconds=seconds)
+            results[(name, step)] = measured
+            print(f"{name} {n // step} projections: {seconds:.1f} s", flush=True)
+
+    columns = [(name, step) for name in args.engines for step, _ in FRACTIONS]
+    columns += [(name, step) for name in PLANNED for step, _ in FRACTIONS if name not in args.engines]
+    header = ["", *[f"{name} {n // step} ({label})" for name, step in columns
+                    for s, label in FRACTIONS if s == step]]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label, pick in ROWS:
+        cells = [f"{pick(results[c]):.3g}" if c in results else "—" for c in columns]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    print(f"\nDemo package ({folder.name}), {machine()}\n")
+    print("\n".join(lines))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({f"{name} {n // step}": m for (name, step), m in results.items()}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
