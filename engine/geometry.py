@@ -214,6 +214,26 @@ class ScanGeometry:
     def with_detector_shape(self, shape: tuple[int, int]) -> ScanGeometry:
         return replace(self, detector_shape=tuple(shape))
 
+    def detector_window(self, first_row: int, first_col: int, rows: int, cols: int) -> ScanGeometry:
+        """The geometry of the pixel block ``[first_row, +rows) × [first_col, +cols)`` alone.
+
+        Used to work on an ROI's footprint only; ``proj[:, first_row:first_row + rows,
+        first_col:first_col + cols]`` are its projections. Returned in the vector form, so tilts
+        and offsets carry over exactly.
+        """
+        total_rows, total_cols = self.detector_shape
+        if not (0 <= first_row and rows >= 1 and first_row + rows <= total_rows
+                and 0 <= first_col and cols >= 1 and first_col + cols <= total_cols):
+            raise FathomInputError(
+                f"detector window rows {first_row}+{rows}, columns {first_col}+{cols} is not inside "
+                f"the {total_rows}×{total_cols} detector"
+            )
+        vec = self.vectors()
+        row_shift = first_row + (rows - 1) / 2 - (total_rows - 1) / 2
+        col_shift = first_col + (cols - 1) / 2 - (total_cols - 1) / 2
+        vec[:, 3:6] += col_shift * vec[:, 6:9] + row_shift * vec[:, 9:12]
+        return replace(self, detector_shape=(int(rows), int(cols)), vectors_override=vec)
+
     def angular_range(self) -> float:
         """Angular coverage in radians, counting one step beyond the last angle."""
         a = np.sort(np.unwrap(self.angles_rad))

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 SYSTEM_PACKAGES=(xvfb xauth libgl1 libegl1 libgl1-mesa-dri libglu1-mesa libxkbcommon-x11-0
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
-  libxcb-render-util0 libxcb-image0 libdbus-1-3 libfontconfig1 libxrender1 libxi6)
+  libxcb-render-util0 libxcb-image0 libdbus-1-3 libfontconfig1 libxrender1 libxi6 fonts-dejavu-core)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -18,7 +18,7 @@ import numpy as np
 from ..backend import resolve_device
 from ..geometry import ScanGeometry, VolumeGeometry
 from . import cpu
-from .matrices import detector_scale, projection_matrices, ray_obliquity
+from .matrices import detector_scale, footprint, projection_matrices, ray_obliquity
 
 __all__ = [
     "forward_project",
@@ -26,6 +26,7 @@ __all__ = [
     "backproject_weighted",
     "projection_matrices",
     "detector_scale",
+    "footprint",
     "ray_obliquity",
     "array_module",
 ]

@@ -113,3 +113,27 @@ def detector_scale(geometry: ScanGeometry, volume: VolumeGeometry,
     voxel_volume = float(np.prod(volume.voxel_size_mm))
     cos = ray_obliquity(geometry, indices)
     return (voxel_volume / pixel_area[:, None, None] / cos).astype(np.float32)
+
+
+def footprint(geometry: ScanGeometry, volume: VolumeGeometry, margin: int = 2) -> tuple[int, int, int, int]:
+    """The detector pixels any voxel of ``volume`` reaches in any projection.
+
+    Returns ``(first_row, first_col, rows, cols)`` for :meth:`ScanGeometry.detector_window`,
+    ``margin`` pixels wider than the box's shadow (the bilinear footprint reaches one pixel
+    beyond a voxel's centre) and clipped to the detector. The shadow of a box is the hull of the
+    shadows of its eight corners, in cone beam as well (every corner is in front of the source).
+    """
+    mats = projection_matrices(geometry, volume)
+    nz, ny, nx = volume.shape
+    corners = np.array(
+        [[x, y, z, 1.0] for z in (-0.5, nz - 0.5) for y in (-0.5, ny - 0.5) for x in (-0.5, nx - 0.5)]
+    )
+    image = mats @ corners.T                     # (n, 3, 8)
+    cols = image[:, 0] / image[:, 2]
+    rows = image[:, 1] / image[:, 2]
+    total_rows, total_cols = geometry.detector_shape
+    r0 = int(np.clip(np.floor(rows.min()) - margin, 0, total_rows - 1))
+    r1 = int(np.clip(np.ceil(rows.max()) + margin, r0, total_rows - 1))
+    c0 = int(np.clip(np.floor(cols.min()) - margin, 0, total_cols - 1))
+    c1 = int(np.clip(np.ceil(cols.max()) + margin, c0, total_cols - 1))
+    return r0, c0, r1 - r0 + 1, c1 - c0 + 1
