@@ -1,7 +1,9 @@
 """The ``fathom`` command: the engine headless, for batch work and scripts.
 
-``fathom`` alone opens the GUI; ``fathom recon`` reconstructs a scan to a volume file,
-``fathom info`` says what a scan holds. Every option of a reconstruction step comes from that
+``fathom`` alone opens the GUI; ``fathom recon`` reconstructs a scan to a volume file (FDK or
+iterative), ``fathom tune`` previews the iterative knobs on an ROI, ``fathom info`` says what a
+scan holds, ``fathom simulate`` writes a package scan with its truth, ``fathom metrics`` measures
+a volume. Every option of a reconstruction step comes from that
 step's parameter declaration (see :mod:`engine.params`), so the CLI, the GUI and the recipe
 agree by construction. Bad input ends in one line on stderr that names the problem and the fix,
 exit code 2, and no output file; a finished run writes the volume and, beside it, the recipe of
@@ -43,7 +45,7 @@ def _progress_bar(enabled: bool):
     return progress, bar.close
 
 
-def _volume_geometry(args, scan_geometry):
+def _volume_geometry(args, scan_geometry, with_roi: bool = True):
     from .geometry import VolumeGeometry, default_volume
 
     volume = default_volume(scan_geometry, args.voxel_size)
@@ -53,7 +55,7 @@ def _volume_geometry(args, scan_geometry):
             volume.voxel_size_mm,
             tuple(args.center_mm) if args.center_mm else volume.center_mm,
         )
-    if args.roi:
+    if with_roi and getattr(args, "roi", None):
         volume = volume.sub_volume(tuple(args.roi[:3]), tuple(args.roi[3:]))
     return volume
 
@@ -103,6 +105,7 @@ def cmd_recon(args) -> int:
     from .backend import device_note
     from .fdk import FDKParams, fdk
     from .io import load_scan, save_json, save_volume
+    from .iterative import IterativeParams, iterative, prepare_preview, resolve_knobs
     from .preprocess import PreprocessParams, preprocess
 
     out = Path(args.output)
@@ -110,11 +113,14 @@ def cmd_recon(args) -> int:
         raise FathomInputError(f"output {out} must end in .tif, .tiff, .h5 or .hdf5")
     if not out.parent.exists():
         raise FathomInputError(f"output folder {out.parent} does not exist: create it first")
-    if args.method != "fdk":
-        raise FathomInputError(
-            f"method {args.method!r} is not available in this version: use --method fdk"
-        )
     recipe = _load_recipe(args.recipe)
+    method = args.method or recipe.get("method", "fdk")
+    if method == "fbp":  # a recipe of a parallel-beam FDK run
+        method = "fdk"
+    if method not in ("fdk", "iterative"):
+        raise FathomInputError(
+            f"method {method!r} is not available in this version: use --method fdk or iterative"
+        )
     pre_params = P.from_arguments(
         PreprocessParams, args,
         P.from_recipe(PreprocessParams, recipe["preprocess"]) if "preprocess" in recipe else None,
@@ -122,6 +128,10 @@ def cmd_recon(args) -> int:
     fdk_params = P.from_arguments(
         FDKParams, args, P.from_recipe(FDKParams, recipe["fdk"]) if "fdk" in recipe else None
     )
+    iterative_params = resolve_knobs(P.from_arguments(
+        IterativeParams, args,
+        P.from_recipe(IterativeParams, recipe["iterative"]) if "iterative" in recipe else None,
+    ))
 
     cancel = CancelToken()
     progress, close_bar = _progress_bar(not args.quiet and sys.stderr.isatty())
@@ -146,30 +156,131 @@ def cmd_recon(args) -> int:
                 f"{device_note(args.device)}",
                 file=sys.stderr,
             )
-        volume = fdk(prepared, volume_geometry, fdk_params, device=args.device,
-                     progress=sub_progress(progress, 0.3, 0.97), cancel=cancel)
+        if method == "fdk":
+            volume = fdk(prepared, volume_geometry, fdk_params, device=args.device,
+                         progress=sub_progress(progress, 0.3, 0.97), cancel=cancel)
+        elif args.roi:
+            # An ROI alone cannot explain rays that also cross the rest of the sample: the rest
+            # comes from FDK of the whole volume (the preview mechanism).
+            whole = _volume_geometry(args, prepared.geometry, with_roi=False)
+            start = fdk(prepared, whole, fdk_params, device=args.device,
+                        progress=sub_progress(progress, 0.3, 0.5), cancel=cancel)
+            preview = prepare_preview(prepared, whole, tuple(args.roi[:3]), tuple(args.roi[3:]),
+                                      background=start, device=args.device,
+                                      progress=sub_progress(progress, 0.5, 0.6), cancel=cancel)
+            volume = preview.reconstruct(iterative_params, progress=sub_progress(progress, 0.6, 0.99),
+                                         cancel=cancel)
+        else:
+            start = fdk(prepared, volume_geometry, fdk_params, device=args.device,
+                        progress=sub_progress(progress, 0.3, 0.4), cancel=cancel)
+            volume = iterative(prepared, volume_geometry, iterative_params, device=args.device,
+                               initial=start, progress=sub_progress(progress, 0.4, 0.99), cancel=cancel)
     finally:
         close_bar()
 
+    engine_recipe = volume.recipe
     volume.recipe = {
         "fathom": __version__,
         "scan": str(Path(scan_path).resolve()),
-        "method": volume.recipe.get("method", args.method),
-        "device": volume.recipe.get("device"),
+        "method": method,
+        "device": engine_recipe.get("device"),
         "preprocess": P.to_recipe(pre_params),
         "preprocess_result": prepared.metadata.get("preprocess", {}),
         "fdk": P.to_recipe(fdk_params),
-        "redundancy": volume.recipe.get("redundancy"),
+        "redundancy": engine_recipe.get("redundancy"),
         "geometry": prepared.geometry.to_dict(),
         "volume": volume.geometry.to_dict(),
         "seconds": round(time.perf_counter() - started, 2),
     }
+    if method == "iterative":
+        # the knobs as used (numbers), so that the recipe replays this exact run
+        volume.recipe.update(iterative=engine_recipe["iterative"], auto=engine_recipe["auto"],
+                             history=engine_recipe["history"])
     save_volume(volume, out)
     recipe_path = out.with_name(out.name + ".recipe.json")
     save_json(volume.recipe, recipe_path)
     if not args.quiet:
         seconds = volume.recipe["seconds"]
         print(f"fathom: wrote {out} and {recipe_path.name} in {seconds:.1f} s", file=sys.stderr)
+    return 0
+
+
+def cmd_tune(args) -> int:
+    from . import params as P
+    from .fdk import FDKParams, fdk
+    from .io import load_scan
+    from .io.strip import save_strip
+    from .iterative import IterativeParams, prepare_preview, resolve_knobs
+    from .iterative.preview import central_roi
+    from .preprocess import PreprocessParams, preprocess
+
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise FathomInputError(f"{out} is a file: give a folder for the strip")
+    if args.betas is not None and (not args.betas or any(b < 0 for b in args.betas)):
+        raise FathomInputError("--betas must be one or more smoothing values ≥ 0")
+    if not 1 <= args.count <= 15:
+        raise FathomInputError(f"--count is {args.count}; give 1 to 15 previews")
+    recipe = _load_recipe(args.recipe)
+    pre_params = P.from_arguments(
+        PreprocessParams, args,
+        P.from_recipe(PreprocessParams, recipe["preprocess"]) if "preprocess" in recipe else None,
+    )
+    fdk_params = P.from_arguments(
+        FDKParams, args, P.from_recipe(FDKParams, recipe["fdk"]) if "fdk" in recipe else None
+    )
+    knobs = resolve_knobs(P.from_arguments(
+        IterativeParams, args,
+        P.from_recipe(IterativeParams, recipe["iterative"]) if "iterative" in recipe else None,
+    ))
+    cancel = CancelToken()
+    progress, close_bar = _progress_bar(not args.quiet and sys.stderr.isatty())
+    try:
+        scan_path = _scan_path(args.scan, sub_progress(progress, 0.0, 0.05), cancel)
+        scan = load_scan(scan_path, progress=sub_progress(progress, 0.0, 0.05), cancel=cancel)
+        prepared = preprocess(scan, pre_params, progress=sub_progress(progress, 0.05, 0.2), cancel=cancel)
+        whole = _volume_geometry(args, prepared.geometry, with_roi=False)
+        start, shape = (tuple(args.roi[:3]), tuple(args.roi[3:])) if args.roi else central_roi(whole)
+        whole.sub_volume(start, shape)  # a clear error before the long part if the ROI is outside
+        background = fdk(prepared, whole, fdk_params, device=args.device,
+                         progress=sub_progress(progress, 0.2, 0.45), cancel=cancel)
+        preview = prepare_preview(prepared, whole, start, shape, background=background,
+                                  device=args.device, progress=sub_progress(progress, 0.45, 0.5),
+                                  cancel=cancel)
+        suggestion = None
+        delta = knobs.edge_preservation
+        if delta == "auto":
+            suggestion = preview.suggest_edge_preservation(cancel=cancel)
+            delta = suggestion.delta
+        strip = preview.smoothing_strip(delta, args.betas, args.count, iterations=knobs.iterations,
+                                        potential=knobs.potential,
+                                        progress=sub_progress(progress, 0.5, 1.0), cancel=cancel)
+    finally:
+        close_bar()
+    chosen = P.to_recipe(knobs) | {"edge_preservation": delta,
+                                    "smoothing": strip.smoothings[strip.suggested]}
+    run_recipe = {
+        "fathom": __version__,
+        "method": "iterative",
+        "preprocess": P.to_recipe(pre_params),
+        "fdk": P.to_recipe(fdk_params),
+        "iterative": chosen,
+        "tuned_on": {"scan": str(Path(scan_path).resolve()), "roi": {"start": list(start),
+                     "shape": list(shape)},
+                     "edge_preservation": suggestion.to_dict() if suggestion else "given",
+                     "smoothing_rule": strip.rule},
+    }
+    save_strip(out, strip, preview.roi_geometry, run_recipe)
+    if not args.quiet:
+        if suggestion:
+            print(f"fathom: {suggestion.rule} → δ = {delta:.4g} 1/mm", file=sys.stderr)
+        print(f"{'β':>8} {'SNR':>7} {'edge/vox':>9} {'noise σ':>9} {'residual':>9}")
+        for k, m in enumerate(strip.metrics):
+            mark = "  ← suggested" if k == strip.suggested else ""
+            print(f"{strip.smoothings[k]:>8.3g} {m['snr']:>7.2f} {m['edge_width']:>9.2f} "
+                  f"{m['noise_sigma']:>9.4f} {m['discrepancy']:>9.3f}{mark}")
+        print(f"fathom: wrote strip.png, beta_*.tif, strip.json and recipe.json to {out}; run it with "
+              f"'fathom recon SCAN -o OUT --recipe {out / 'recipe.json'}'", file=sys.stderr)
     return 0
 
 
@@ -300,6 +411,7 @@ def cmd_gui(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from . import params as P
     from .fdk import FDKParams
+    from .iterative import IterativeParams
     from .preprocess import PreprocessParams
 
     parser = argparse.ArgumentParser(
@@ -313,8 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
     recon = commands.add_parser("recon", help="reconstruct a scan into a volume file")
     recon.add_argument("scan", help="scan folder (scan.json), HDF5 file, folder of TIFFs, or 'demo'")
     recon.add_argument("-o", "--output", required=True, help="volume file to write (.tif or .h5)")
-    recon.add_argument("--method", default="fdk", choices=("fdk", "iterative", "deep"),
-                       help="reconstruction method (default: fdk)")
+    recon.add_argument("--method", choices=("fdk", "iterative", "deep"),
+                       help="reconstruction method (default: the recipe's, else fdk)")
     recon.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu"),
                        help="where to compute (default: auto = GPU if one works)")
     recon.add_argument("--shape", type=int, nargs=3, metavar=("NZ", "NY", "NX"),
@@ -329,7 +441,28 @@ def build_parser() -> argparse.ArgumentParser:
     recon.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     P.add_arguments(recon, PreprocessParams, "preprocessing")
     P.add_arguments(recon, FDKParams, "filtered back-projection")
+    P.add_arguments(recon, IterativeParams, "iterative (--method iterative)")
     recon.set_defaults(handler=cmd_recon)
+
+    tune = commands.add_parser(
+        "tune", help="preview the iterative engine on an ROI at several smoothing values β")
+    tune.add_argument("scan", help="scan folder, HDF5 file, folder of TIFFs, or 'demo'")
+    tune.add_argument("-o", "--output", required=True, help="folder for the strip, its metrics and recipe")
+    tune.add_argument("--roi", type=int, nargs=6, metavar=("Z0", "Y0", "X0", "NZ", "NY", "NX"),
+                      help="preview block in voxels of the volume (default: 16×128×128 at the centre)")
+    tune.add_argument("--betas", type=float, nargs="+", metavar="BETA",
+                      help="smoothing values to preview (default: --count values around the suggestion)")
+    tune.add_argument("--count", type=int, default=5, help="previews in a default strip (default: 5)")
+    tune.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu"))
+    tune.add_argument("--shape", type=int, nargs=3, metavar=("NZ", "NY", "NX"))
+    tune.add_argument("--voxel-size", type=float, metavar="MM")
+    tune.add_argument("--center-mm", type=float, nargs=3, metavar=("Z", "Y", "X"))
+    tune.add_argument("--recipe", help="JSON recipe to start from")
+    tune.add_argument("-q", "--quiet", action="store_true")
+    P.add_arguments(tune, PreprocessParams, "preprocessing")
+    P.add_arguments(tune, FDKParams, "filtered back-projection (the start and background)")
+    P.add_arguments(tune, IterativeParams, "iterative")
+    tune.set_defaults(handler=cmd_tune)
 
     info = commands.add_parser("info", help="say what a scan holds")
     info.add_argument("scan")

@@ -10,8 +10,8 @@ photon statistics (:mod:`.weights`) and an edge-preserving penalty over the 26-n
   curvature, whatever the photon count, projection count or voxel size (see :func:`.solver.solve`).
 
 Both may be "auto": they are then tuned on a preview ROI at the centre of the volume
-(:mod:`.preview`): δ from the ROI's noise and material contrast, β by the discrepancy rule over a
-strip of previews. The run starts from FDK, which also serves as the preview's background.
+(:mod:`.preview`): δ from the ROI's noise and material contrast, β by a relative discrepancy rule
+over a strip of previews. The run starts from FDK, which also serves as the preview's background.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class IterativeParams:
     smoothing: str | float = param(
         "auto",
         help="smoothing β relative to the data's curvature (1: equal stiffness); 'auto' picks it "
-        "by the discrepancy rule on a strip of previews",
+        "on a strip of previews (the smoothest the data can barely tell apart)",
         cli="--beta",
         label="Smoothing β",
     )

@@ -22,6 +22,7 @@ from common import machine
 
 from engine.fdk import FDKParams, fdk
 from engine.io import load_scan, load_volume
+from engine.iterative import IterativeParams, iterative
 from engine.metrics import psnr, ssim
 from engine.preprocess import PreprocessParams, preprocess
 from engine.simulate.package import ensure_demo_scan, measure_package
@@ -31,9 +32,14 @@ def run_fdk(scan, grid):
     return fdk(scan, grid, FDKParams(), device="cpu")
 
 
-# name → function(line-integral scan, volume grid) → Volume; iterative and deep join here
-ENGINES = {"FDK": run_fdk}
-PLANNED = ("iterative", "deep")
+def run_iterative(scan, grid):
+    """PWLS with both knobs automatic (δ proposed, β by the discrepancy rule on a central strip)."""
+    return iterative(scan, grid, IterativeParams(), device="auto")
+
+
+# name → function(line-integral scan, volume grid) → Volume; deep joins here
+ENGINES = {"FDK": run_fdk, "iterative": run_iterative}
+PLANNED = ("deep",)
 FRACTIONS = ((1, "full"), (2, "half"), (4, "quarter"))
 
 ROWS = [
@@ -70,7 +76,10 @@ def main() -> None:
             measured.update(psnr_db=psnr(volume.data, truth.data), ssim=ssim(volume.data, truth.data),
                             seconds=seconds)
             results[(name, step)] = measured
-            print(f"{name} {n // step} projections: {seconds:.1f} s", flush=True)
+            knobs = volume.recipe.get("iterative")
+            chosen = (f" (δ = {knobs['edge_preservation']:.3g}, β = {knobs['smoothing']:.3g})"
+                      if knobs else "")
+            print(f"{name} {n // step} projections: {seconds:.1f} s{chosen}", flush=True)
 
     columns = [(name, step) for name in args.engines for step, _ in FRACTIONS]
     columns += [(name, step) for name in PLANNED for step, _ in FRACTIONS if name not in args.engines]
