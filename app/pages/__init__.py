@@ -1,0 +1,1 @@
+"""The workflow's pages: Welcome, Scan, Preprocess, Reconstruct (with the tuner), Inspect."""

@@ -1,0 +1,201 @@
+"""The two-parameter tuner: edge preservation δ and smoothing β on a small preview ROI.
+
+Flow: draw the preview ROI (a rectangle) on an axial FDK slice → the ROI block (16 slices ×
+the rectangle, ≤ 128 × 128 px) is prepared and δ proposed automatically → a strip of previews
+at several β appears, each with its metrics, the engine's suggestion marked → click one to
+choose β → reconstruct the full volume with (δ, β) or save them as a recipe. Editing δ re-runs
+the strip after a pause (debounced); a newer request cancels a running one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..widgets.images import Thumbnail, robust_levels
+
+
+def format_metric(name: str, value: float, voxel_mm: float) -> str:
+    """A strip metric with its unit (edge widths come in voxels; mm is added)."""
+    if value is None or not np.isfinite(value):
+        return f"{name.replace('_', ' ')} —"
+    if name == "edge_width":
+        return f"edge width {value * voxel_mm:.3f} mm"
+    if name == "noise_sigma":
+        return f"σ {value:.3f} 1/mm"
+    if name == "snr":
+        return f"SNR {value:.1f}"
+    if name == "discrepancy":
+        return f"data residual {value:.3g}"
+    return f"{name.replace('_', ' ')} {value:.3g}"
+
+
+def caption_lines(values: dict[str, float], voxel_mm: float) -> str:
+    """A strip preview's metrics, one short line each with its unit (known ones first)."""
+    order = ["snr", "noise_sigma", "edge_width", "discrepancy"]
+    names = [n for n in order if n in values] + [n for n in values if n not in order and n != "smoothing"]
+    return "\n".join(format_metric(n, values[n], voxel_mm) for n in names)
+
+
+class TunerControls(QGroupBox):
+    """The tuner's left-panel part: ROI, δ (with Auto), chosen β and the actions."""
+
+    drawRoi = Signal()
+    autoDelta = Signal()
+    deltaEdited = Signal()
+    reconstruct = Signal()
+    saveRecipe = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Two-parameter tuner (preview ROI)", parent)
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.roi_button = QPushButton("1 · Draw preview ROI")
+        self.roi_button.setObjectName("drawPreviewRoi")
+        self.roi_button.setToolTip("Drag a rectangle on an axial slice of the FDK result (≤ 128 × 128 px)")
+        self.roi_button.clicked.connect(self.drawRoi)
+        row.addWidget(self.roi_button)
+        layout.addLayout(row)
+        self.roi_label = QLabel("Reconstruct with FDK first, then draw the ROI on an axial slice.")
+        self.roi_label.setObjectName("hint")
+        self.roi_label.setWordWrap(True)
+        layout.addWidget(self.roi_label)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("2 · Edge preservation δ"))
+        self.delta = QLineEdit()
+        self.delta.setObjectName("tunerDelta")
+        self.delta.setPlaceholderText("auto")
+        self.delta.setToolTip("Neighbour differences below δ are smoothed as noise, above kept as edges")
+        self.delta.textEdited.connect(lambda _t: self.deltaEdited.emit())
+        row.addWidget(self.delta, 1)
+        row.addWidget(QLabel("1/mm"))
+        self.auto_button = QPushButton("Auto")
+        self.auto_button.setObjectName("autoDelta")
+        self.auto_button.setToolTip("Propose δ from the ROI's noise and material contrast")
+        self.auto_button.clicked.connect(self.autoDelta)
+        row.addWidget(self.auto_button)
+        layout.addLayout(row)
+        self.delta_rule = QLabel()
+        self.delta_rule.setObjectName("hint")
+        self.delta_rule.setWordWrap(True)
+        layout.addWidget(self.delta_rule)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Previews"))
+        self.count = QSpinBox()
+        self.count.setObjectName("stripCount")
+        self.count.setRange(2, 9)
+        self.count.setValue(5)
+        self.count.setToolTip("How many β values the strip shows (a factor 2 apart)")
+        self.count.valueChanged.connect(lambda _v: self.deltaEdited.emit())
+        row.addWidget(self.count)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.choice = QLabel("3 · Choose β in the strip below the slice.")
+        self.choice.setObjectName("tunerChoice")
+        self.choice.setWordWrap(True)
+        layout.addWidget(self.choice)
+        row = QHBoxLayout()
+        self.reconstruct_button = QPushButton("4 · Reconstruct with δ, β")
+        self.reconstruct_button.setObjectName("tunerReconstruct")
+        self.reconstruct_button.setEnabled(False)
+        self.reconstruct_button.clicked.connect(self.reconstruct)
+        row.addWidget(self.reconstruct_button)
+        self.save_button = QPushButton("Save recipe…")
+        self.save_button.setObjectName("saveRecipe")
+        self.save_button.setEnabled(False)
+        self.save_button.setToolTip("Write the choice as a recipe that 'fathom recon --recipe' runs")
+        self.save_button.clicked.connect(self.saveRecipe)
+        row.addWidget(self.save_button)
+        layout.addLayout(row)
+
+    def delta_value(self) -> float | None:
+        try:
+            value = float(self.delta.text().replace(",", "."))
+        except ValueError:
+            return None
+        return value if math.isfinite(value) and value > 0 else None
+
+
+class SmoothingStripView(QWidget):
+    """The strip of ROI previews at several β; click one to choose it."""
+
+    chosen = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.header = QLabel("Draw a preview ROI on an FDK slice to see previews at several smoothing "
+                             "values β.")
+        self.header.setObjectName("hint")
+        self.header.setWordWrap(True)
+        layout.addWidget(self.header)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.holder = QWidget()
+        self.row = QHBoxLayout(self.holder)
+        self.row.setContentsMargins(0, 0, 0, 0)
+        self.scroll.setWidget(self.holder)
+        layout.addWidget(self.scroll, 1)
+        self.thumbnails: list[Thumbnail] = []
+        self.strip = None
+        self.selected: int | None = None
+
+    def show_strip(self, strip, voxel_mm: float) -> None:
+        self.strip = strip
+        for thumb in self.thumbnails:
+            thumb.deleteLater()
+        self.thumbnails = []
+        middle = [im[im.shape[0] // 2] for im in strip.images]
+        levels = robust_levels(np.stack(middle))
+        for k, (beta, image, values) in enumerate(zip(strip.smoothings, middle, strip.metrics, strict=True)):
+            thumb = Thumbnail(k)
+            thumb.setObjectName(f"stripThumb{k}")
+            title = f"β = {beta:.3g}" + ("  ★" if k == strip.suggested else "")
+            thumb.set_content(image, levels, title, caption_lines(values, voxel_mm), (voxel_mm, voxel_mm))
+            suggested_here = k == strip.suggested
+            thumb.setToolTip("★ the engine's suggestion" if suggested_here else "Click to choose this β")
+            thumb.setMinimumWidth(135)
+            thumb.clicked.connect(self.choose)
+            self.row.addWidget(thumb, 1)
+            self.thumbnails.append(thumb)
+        suggested = strip.smoothings[strip.suggested]
+        self.header.setText(f"δ = {strip.edge_preservation:.4g} 1/mm · ★ suggested β = {suggested:.3g}: "
+                            f"{strip.rule}. Click a preview to choose it.")
+        self.choose(strip.suggested, emit=False)
+
+    def choose(self, index: int, emit: bool = True) -> None:
+        if self.strip is None:
+            return
+        self.selected = index
+        for k, thumb in enumerate(self.thumbnails):
+            thumb.set_selected(k == index, k == self.strip.suggested)
+        if emit:
+            self.chosen.emit(index)
+
+    def clear(self, text: str | None = None) -> None:
+        for thumb in self.thumbnails:
+            thumb.deleteLater()
+        self.thumbnails = []
+        self.strip = None
+        self.selected = None
+        if text:
+            self.header.setText(text)
+
+    def set_busy(self, text: str) -> None:
+        self.header.setText(text)
+        self.header.setAlignment(Qt.AlignmentFlag.AlignLeft)

@@ -1,0 +1,1 @@
+"""Reusable widgets: parameter forms, slice views, the task bar, the message bar, the log panel."""
