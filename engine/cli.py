@@ -100,13 +100,27 @@ def _load_recipe(path: str | None) -> dict:
         raise FathomInputError(f"recipe file {path} is not valid JSON ({exc}): fix or remove it") from None
 
 
+def _step_params(args, recipe: dict):
+    """(preprocess, FDK, iterative) parameters: the recipe's values, overridden by the options."""
+    from . import params as P
+    from .fdk import FDKParams
+    from .iterative import IterativeParams, resolve_knobs
+    from .preprocess import PreprocessParams
+
+    def step(cls, key):
+        return P.from_arguments(cls, args, P.from_recipe(cls, recipe[key]) if key in recipe else None)
+
+    return (step(PreprocessParams, "preprocess"), step(FDKParams, "fdk"),
+            resolve_knobs(step(IterativeParams, "iterative")))
+
+
 def cmd_recon(args) -> int:
     from . import params as P
     from .backend import device_note
-    from .fdk import FDKParams, fdk
+    from .fdk import fdk
     from .io import load_scan, save_json, save_volume
-    from .iterative import IterativeParams, iterative, prepare_preview, resolve_knobs
-    from .preprocess import PreprocessParams, preprocess
+    from .iterative import iterative, prepare_preview
+    from .preprocess import preprocess
 
     out = Path(args.output)
     if out.suffix.lower() not in (".tif", ".tiff", ".h5", ".hdf5"):
@@ -121,17 +135,7 @@ def cmd_recon(args) -> int:
         raise FathomInputError(
             f"method {method!r} is not available in this version: use --method fdk or iterative"
         )
-    pre_params = P.from_arguments(
-        PreprocessParams, args,
-        P.from_recipe(PreprocessParams, recipe["preprocess"]) if "preprocess" in recipe else None,
-    )
-    fdk_params = P.from_arguments(
-        FDKParams, args, P.from_recipe(FDKParams, recipe["fdk"]) if "fdk" in recipe else None
-    )
-    iterative_params = resolve_knobs(P.from_arguments(
-        IterativeParams, args,
-        P.from_recipe(IterativeParams, recipe["iterative"]) if "iterative" in recipe else None,
-    ))
+    pre_params, fdk_params, iterative_params = _step_params(args, recipe)
 
     cancel = CancelToken()
     progress, close_bar = _progress_bar(not args.quiet and sys.stderr.isatty())
@@ -207,12 +211,12 @@ def cmd_recon(args) -> int:
 
 def cmd_tune(args) -> int:
     from . import params as P
-    from .fdk import FDKParams, fdk
+    from .fdk import fdk
     from .io import load_scan
     from .io.strip import save_strip
-    from .iterative import IterativeParams, prepare_preview, resolve_knobs
+    from .iterative import prepare_preview
     from .iterative.preview import central_roi
-    from .preprocess import PreprocessParams, preprocess
+    from .preprocess import preprocess
 
     out = Path(args.output)
     if out.exists() and not out.is_dir():
@@ -222,17 +226,7 @@ def cmd_tune(args) -> int:
     if not 1 <= args.count <= 15:
         raise FathomInputError(f"--count is {args.count}; give 1 to 15 previews")
     recipe = _load_recipe(args.recipe)
-    pre_params = P.from_arguments(
-        PreprocessParams, args,
-        P.from_recipe(PreprocessParams, recipe["preprocess"]) if "preprocess" in recipe else None,
-    )
-    fdk_params = P.from_arguments(
-        FDKParams, args, P.from_recipe(FDKParams, recipe["fdk"]) if "fdk" in recipe else None
-    )
-    knobs = resolve_knobs(P.from_arguments(
-        IterativeParams, args,
-        P.from_recipe(IterativeParams, recipe["iterative"]) if "iterative" in recipe else None,
-    ))
+    pre_params, fdk_params, knobs = _step_params(args, recipe)
     cancel = CancelToken()
     progress, close_bar = _progress_bar(not args.quiet and sys.stderr.isatty())
     try:
