@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSlider,
     QSplitter,
     QTabWidget,
@@ -39,6 +38,7 @@ from ..jobs import (
 )
 from ..session import Session
 from ..widgets.images import ImagePanel, Thumbnail, robust_levels
+from ..widgets.panels import side_panel
 from ..widgets.param_form import ParamForm
 from ..worker import PreviewLane, TaskManager
 
@@ -101,13 +101,7 @@ class PreprocessPage(QWidget):
         run_layout.addWidget(self.status)
         side_layout.addWidget(run_box)
         side_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(side)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(380)
-        scroll.setMaximumWidth(480)
-        splitter.addWidget(scroll)
+        splitter.addWidget(side_panel(side, 380, 480))
 
         right = QWidget()
         right_layout = QVBoxLayout(right)

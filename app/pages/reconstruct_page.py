@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QSplitter,
     QStackedWidget,
@@ -56,6 +55,7 @@ from ..jobs import (
 )
 from ..session import Session
 from ..widgets.images import SliceView
+from ..widgets.panels import side_panel
 from ..widgets.param_form import ParamForm
 from ..worker import PreviewLane, Task, TaskManager
 from .convergence import ConvergencePlot
@@ -230,12 +230,7 @@ class ReconstructPage(QWidget):
         self.tuner.setEnabled(HAVE_ITERATIVE)
         side_layout.addWidget(self.tuner)
         side_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(side)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(380)
-        splitter.addWidget(scroll)
+        splitter.addWidget(side_panel(side, 380))
 
         # -- centre: slice view over strip / convergence ------------------------------------------
         centre = QSplitter(Qt.Orientation.Vertical)
@@ -279,12 +274,7 @@ class ReconstructPage(QWidget):
 
         # -- right: measurements -------------------------------------------------------------------
         self.measure = MeasurePanel(self.view)
-        right = QScrollArea()
-        right.setWidgetResizable(True)
-        right.setWidget(self.measure)
-        right.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        right.setMinimumWidth(350)
-        splitter.addWidget(right)
+        splitter.addWidget(side_panel(self.measure, 350))
         for k, stretch in enumerate((0, 1, 0)):
             splitter.setStretchFactor(k, stretch)
         splitter.setSizes([400, 800, 370])

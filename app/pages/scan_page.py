@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSlider,
     QSplitter,
     QVBoxLayout,
@@ -32,6 +31,7 @@ from engine.geometry import ScanGeometry, default_volume
 from ..jobs import estimate_memory, row_height_mm, sinogram_job
 from ..session import Session
 from ..widgets.images import ImagePanel
+from ..widgets.panels import side_panel
 from ..worker import PreviewLane, TaskManager
 
 
@@ -201,13 +201,7 @@ class ScanPage(QWidget):
         memory_layout.addWidget(self.memory)
         side_layout.addWidget(memory_box)
         side_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(side)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(380)
-        scroll.setMaximumWidth(460)
-        splitter.addWidget(scroll)
+        splitter.addWidget(side_panel(side, 380, 460))
 
         views = QWidget()
         views_layout = QHBoxLayout(views)
