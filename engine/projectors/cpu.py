@@ -89,31 +89,37 @@ def splat_padded(vol: np.ndarray, mats: np.ndarray, padded: np.ndarray) -> None:
 # --- The fast path: detectors whose columns are vertical (no roll or pitch) -----------------
 #
 # Then a voxel's column and depth do not depend on z, and its row is linear in z. For each
-# (projection, x, y) the kernel interpolates the detector column once (a contiguous, vectorized
-# pass over the rows it needs, in a transposed copy ``padded_t[p, column, row]``), then walks
-# down z with a two-tap lookup and no division. The z range whose rows fall inside the padded
-# detector is solved for directly, so the inner loop needs no clamping. Tiles of TILE × TILE
-# (x, y) columns keep the detector columns they touch in cache. The splat is the exact
-# transpose, loop for loop.
+# (projection, x, y) the kernels set the column up once (one division), then walk down z with
+# the four bilinear taps and no division. The z range whose rows fall inside the padded detector
+# is solved for directly, so the walk needs no clamping. The back-projector takes tiles of
+# TILE × TILE (x, y) columns, accumulated in a z-contiguous buffer that stays in cache; the splat
+# reads a z-contiguous copy of the volume and walks each column in the direction of increasing
+# row, carrying the two rows it is filling in registers (no store-to-load chains through
+# memory). Both give every voxel the same four weights (rows summed in float64 along the walk,
+# so the two walk directions agree to ~1e-15 of a row), so they stay each other's transpose.
 
 TILE = 16
 
 
 @njit(inline="always", fastmath=True)
-def _column_setup(m, ix, iy, nz, cols_p, rows_p):
-    """(ic, fc, weight, r0, step, lo, hi, rlo, rhi) of voxel column (ix, iy); hi <= lo: misses."""
-    inv = np.float32(1.0) / (m[2, 0] * ix + m[2, 1] * iy + m[2, 3])
+def _column_setup(m, ix, iy, nz, cols_p, rows_p, inv_m12):
+    """(ic, wl, wr, r0, step, lo, hi) of voxel column (ix, iy): the column's left/right weights
+    (bilinear times the inverse square depth ratio), its row at z = 0 and per slice, and the
+    z range [lo, hi) landing inside the padded detector; hi <= lo when it misses."""
+    depth = m[2, 0] * ix + m[2, 1] * iy + m[2, 3]
+    inv = np.float32(1.0) / depth
     c = (m[0, 0] * ix + m[0, 1] * iy + m[0, 3]) * inv + np.float32(1.0)
     r0 = np.float64((m[1, 0] * ix + m[1, 1] * iy + m[1, 3]) * inv) + 1.0
     step = np.float64(m[1, 2] * inv)
-    top = np.float32(rows_p - 2)
     if not (c > 0.0 and c < cols_p - 2):
-        return 0, np.float32(0.0), inv * inv, r0, step, 0, 0, 0, 0  # off the detector
+        return 0, np.float32(0.0), np.float32(0.0), r0, step, 0, 0  # off the detector
     ic = np.int32(c)
     fc = c - ic
-    # z range with 0 <= r0 + step·z <= top, solved with one reciprocal
+    w = inv * inv
+    top = np.float64(rows_p - 2)
+    # z range with 0 <= r0 + step·z <= top; 1/step = depth / m12 needs no second division
     if step != 0.0:
-        inv_step = 1.0 / step
+        inv_step = np.float64(depth) * inv_m12
         z_a = -r0 * inv_step
         z_b = (top - r0) * inv_step
         z_first = min(z_a, z_b)
@@ -122,13 +128,21 @@ def _column_setup(m, ix, iy, nz, cols_p, rows_p):
         hi = min(nz, int(z_last) + 1) if z_last >= 0 else 0
     else:
         lo, hi = (0, nz) if (r0 >= 0.0 and r0 <= top) else (0, 0)
-    if hi <= lo:
-        return ic, fc, inv * inv, r0, step, 0, 0, 0, 0
-    ra = r0 + step * lo
-    rb = r0 + step * (hi - 1)
-    rlo = max(0, int(min(ra, rb)) - 1)
-    rhi = min(rows_p - 1, int(max(ra, rb)) + 2)
-    return ic, fc, inv * inv, r0, step, lo, hi, rlo, rhi
+    return ic, w - w * fc, w * fc, r0, step, lo, hi
+
+
+@njit(inline="always")
+def _walk(r0, step, lo, hi):
+    """(first z, z direction, first row, row increment) of a walk over [lo, hi) towards
+    increasing rows (the splat's register carry needs rows that only grow)."""
+    if step >= 0.0:
+        return lo, 1, r0 + step * lo, step
+    return hi - 1, -1, r0 + step * (hi - 1), -step
+
+
+@njit(inline="always")
+def _inverse_m12(m):
+    return 1.0 / np.float64(m[1, 2]) if m[1, 2] != 0.0 else 0.0
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
@@ -144,27 +158,22 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray)
         y1 = min(y0 + TILE, ny)
         x1 = min(x0 + TILE, nx)
         acc = np.zeros((y1 - y0, x1 - x0, nz), dtype=np.float32)
-        column = np.empty(rows_p, dtype=np.float32)
         for p in range(n_proj):
             m = mats[p]
+            inv_m12 = _inverse_m12(m)
             for iy in range(y0, y1):
                 for ix in range(x0, x1):
-                    ic, fc, w, r0, step, lo, hi, rlo, rhi = _column_setup(
-                        m, ix, iy, nz, cols_p, rows_p
-                    )
-                    if hi <= lo:
-                        continue
+                    ic, wl, wr, r0, step, lo, hi = _column_setup(m, ix, iy, nz, cols_p, rows_p, inv_m12)
                     left = padded_t[p, ic]
                     right = padded_t[p, ic + 1]
-                    for k in range(rlo, rhi + 1):
-                        column[k] = w * (left[k] + fc * (right[k] - left[k]))
                     a = acc[iy - y0, ix - x0]
                     r = r0 + step * lo
                     for iz in range(lo, hi):
                         ir = int(r)
                         fr = np.float32(r - ir)
-                        c0 = column[ir]
-                        a[iz] += c0 + fr * (column[ir + 1] - c0)
+                        upper = wl * left[ir] + wr * right[ir]
+                        lower = wl * left[ir + 1] + wr * right[ir + 1]
+                        a[iz] += upper + fr * (lower - upper)
                         r += step
         for iz in range(nz):
             for iy in range(y0, y1):
@@ -173,32 +182,49 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray)
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def splat_columns(vol: np.ndarray, mats: np.ndarray, padded_t: np.ndarray) -> None:
-    """Exact transpose of :func:`backproject_columns` (accumulates into ``padded_t``)."""
-    nz, ny, nx = vol.shape
+def splat_columns(vol_t: np.ndarray, mats: np.ndarray, padded_t: np.ndarray) -> None:
+    """Exact transpose of :func:`backproject_columns`: ``vol_t`` is the volume as (ny, nx, nz)
+    (z contiguous); accumulates into ``padded_t`` (n, cols + 3, rows + 3)."""
+    ny, nx, nz = vol_t.shape
     n_proj, cols_p, rows_p = padded_t.shape
+    zero = np.float32(0.0)
     for p in prange(n_proj):
         m = mats[p]
-        column = np.zeros(rows_p, dtype=np.float32)
+        inv_m12 = _inverse_m12(m)
         img = padded_t[p]
         for iy in range(ny):
             for ix in range(nx):
-                ic, fc, w, r0, step, lo, hi, rlo, rhi = _column_setup(m, ix, iy, nz, cols_p, rows_p)
+                ic, wl, wr, r0, step, lo, hi = _column_setup(m, ix, iy, nz, cols_p, rows_p, inv_m12)
                 if hi <= lo:
                     continue
-                for k in range(rlo, rhi + 1):
-                    column[k] = 0.0
-                r = r0 + step * lo
-                for iz in range(lo, hi):
-                    value = vol[iz, iy, ix]
-                    ir = int(r)
-                    fr = np.float32(r - ir)
-                    column[ir] += value - fr * value
-                    column[ir + 1] += fr * value
-                    r += step
+                column = vol_t[iy, ix]
                 left = img[ic]
                 right = img[ic + 1]
-                for k in range(rlo, rhi + 1):
-                    t = w * column[k]
-                    left[k] += t - fc * t
-                    right[k] += fc * t
+                # carry rows (row, row + 1) in registers until the walk moves on
+                first, direction, r, dr = _walk(r0, step, lo, hi)
+                row = int(r)
+                upper = zero
+                lower = zero
+                for k in range(hi - lo):
+                    iz = first + direction * k
+                    ir = int(r)
+                    fr = np.float32(r - ir)
+                    if ir != row:
+                        left[row] += wl * upper
+                        right[row] += wr * upper
+                        if ir == row + 1:
+                            upper = lower
+                        else:
+                            left[row + 1] += wl * lower
+                            right[row + 1] += wr * lower
+                            upper = zero
+                        lower = zero
+                        row = ir
+                    value = column[iz]
+                    upper += value - fr * value
+                    lower += fr * value
+                    r += dr
+                left[row] += wl * upper
+                right[row] += wr * upper
+                left[row + 1] += wl * lower
+                right[row + 1] += wr * lower
