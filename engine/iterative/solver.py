@@ -28,7 +28,7 @@ import numpy as np
 
 from ..geometry import ScanGeometry, VolumeGeometry
 from ..progress import CancelToken, ProgressCallback, checkpoint
-from ..projectors import array_module, back_project, forward_project
+from ..projectors import Projector, array_module
 from .penalty import TOTAL_NEIGHBOUR_WEIGHT, penalty_gradient, penalty_value
 
 
@@ -88,12 +88,13 @@ class WeightedLeastSquares:
         self.weights = xp.asarray(weights, dtype=xp.float32)
         self.smoothing_unit = float(smoothing_unit)
         self._denominator = None
+        self._projector = Projector(geometry, volume, device)
 
     def forward(self, x, indices=None):
-        return forward_project(x, self.volume, self.geometry, indices=indices, device=self.device)
+        return self._projector.forward(x, indices)
 
     def back(self, p, indices=None):
-        return back_project(p, self.geometry, self.volume, indices=indices, device=self.device)
+        return self._projector.back(p, indices)
 
     @property
     def rays(self) -> int:

@@ -21,6 +21,7 @@ from . import cpu
 from .matrices import detector_scale, footprint, projection_matrices, ray_obliquity
 
 __all__ = [
+    "Projector",
     "forward_project",
     "back_project",
     "backproject_weighted",
@@ -69,10 +70,15 @@ def backproject_weighted(
     float32 array of ``volume.shape`` on ``device``. FDK calls this with its filtered,
     pre-weighted projections; :func:`back_project` with the adjoint's detector scaling.
     """
+    mats = projection_matrices(geometry, volume).astype(np.float32)
+    _backproject(projections, mats, _use_columns(device, mats, volume), out, device)
+
+
+def _backproject(projections, mats: np.ndarray, columns: bool, out, device: str) -> None:
+    """out += the raw kernel's back-projection of ``projections`` with maps ``mats``."""
     xp = array_module(device)
     n, rows, cols = projections.shape
-    mats = projection_matrices(geometry, volume).astype(np.float32)
-    if _use_columns(device, mats, volume):
+    if columns:
         padded_t = np.zeros((n, cols + 3, rows + 3), dtype=np.float32)
         padded_t[:, 1 : cols + 1, 1 : rows + 1] = np.asarray(projections).transpose(0, 2, 1)
         cpu.backproject_columns(padded_t, mats, out)
@@ -92,6 +98,70 @@ def _use_columns(device: str, mats: np.ndarray, volume: VolumeGeometry) -> bool:
     and back projection ask the same question, so the pair stays matched."""
     upright = not np.any(mats[:, 0, 2]) and not np.any(mats[:, 2, 2])
     return device == "cpu" and upright and volume.shape[0] >= _MIN_SLICES_FOR_COLUMNS
+
+
+class Projector:
+    """The operator A (and Aᵀ) of one scan geometry and one volume on one device.
+
+    Iterative solvers call the same projection subsets over and over; the projector keeps each
+    subset's projective maps and detector scaling (keyed by its projection indices) instead of
+    deriving them from the geometry on every call. :func:`forward_project` and
+    :func:`back_project` are the one-call forms.
+    """
+
+    def __init__(self, geometry: ScanGeometry, volume: VolumeGeometry, device: str = "auto"):
+        self.geometry = geometry
+        self.volume = volume
+        self.device = resolve_device(device)
+        self.xp = array_module(self.device)
+        self._plans: dict = {}
+
+    def _plan(self, indices):
+        """(selected geometry, float32 maps, detector scale on the device, fast path?)."""
+        key = None if indices is None else np.arange(self.geometry.n_projections)[indices].tobytes()
+        plan = self._plans.get(key)
+        if plan is None:
+            sub, _ = _select(self.geometry, indices)
+            mats = projection_matrices(sub, self.volume).astype(np.float32)
+            scale = self.xp.asarray(detector_scale(sub, self.volume))
+            plan = (sub, mats, scale, _use_columns(self.device, mats, self.volume))
+            self._plans[key] = plan
+        return plan
+
+    def forward(self, volume_data, indices=None):
+        """A x for the selected projections: (n_selected, rows, cols) float32 line integrals."""
+        if tuple(volume_data.shape) != tuple(self.volume.shape):
+            raise ValueError(f"volume data {volume_data.shape} does not match geometry {self.volume.shape}")
+        xp = self.xp
+        sub, mats, scale, columns = self._plan(indices)
+        rows, cols = self.geometry.detector_shape
+        vol = xp.ascontiguousarray(xp.asarray(volume_data, dtype=xp.float32))
+        if columns:
+            padded_t = np.zeros((sub.n_projections, cols + 3, rows + 3), dtype=np.float32)
+            cpu.splat_columns(np.ascontiguousarray(vol.transpose(1, 2, 0)), mats, padded_t)
+            splatted = padded_t[:, 1 : cols + 1, 1 : rows + 1].transpose(0, 2, 1)
+        else:
+            padded = xp.zeros((sub.n_projections, rows + 3, cols + 3), dtype=xp.float32)
+            _kernels(self.device).splat_padded(vol, xp.asarray(mats), padded)
+            splatted = padded[:, 1 : rows + 1, 1 : cols + 1]
+        return xp.ascontiguousarray(splatted * scale)
+
+    def back(self, projections, indices=None, out=None):
+        """Aᵀ y for images of the selected projections, accumulated into ``out`` if given."""
+        xp = self.xp
+        sub, mats, scale, columns = self._plan(indices)
+        if projections.shape[0] != sub.n_projections or tuple(projections.shape[1:]) != tuple(
+            self.geometry.detector_shape
+        ):
+            raise ValueError(
+                f"projections {projections.shape} do not match {sub.n_projections} selected "
+                f"projections of {self.geometry.detector_shape}"
+            )
+        if out is None:
+            out = xp.zeros(self.volume.shape, dtype=xp.float32)
+        scaled = xp.asarray(projections, dtype=xp.float32) * scale
+        _backproject(scaled, mats, columns, out, self.device)
+        return out
 
 
 def forward_project(
@@ -118,26 +188,9 @@ def forward_project(
     -------
     (n_selected, rows, cols) float32 line integrals (dimensionless).
     """
-    if tuple(volume_data.shape) != tuple(volume.shape):
-        raise ValueError(f"volume data {volume_data.shape} does not match geometry {volume.shape}")
-    device = resolve_device(device)
-    xp = array_module(device)
-    sub, idx = _select(geometry, indices)
-    rows, cols = geometry.detector_shape
-    mats = projection_matrices(sub, volume).astype(np.float32)
-    vol = xp.ascontiguousarray(xp.asarray(volume_data, dtype=xp.float32))
-    if _use_columns(device, mats, volume):
-        padded_t = np.zeros((sub.n_projections, cols + 3, rows + 3), dtype=np.float32)
-        cpu.splat_columns(np.ascontiguousarray(vol.transpose(1, 2, 0)), mats, padded_t)
-        splatted = padded_t[:, 1 : cols + 1, 1 : rows + 1].transpose(0, 2, 1)
-    else:
-        padded = xp.zeros((sub.n_projections, rows + 3, cols + 3), dtype=xp.float32)
-        _kernels(device).splat_padded(vol, xp.asarray(mats), padded)
-        splatted = padded[:, 1 : rows + 1, 1 : cols + 1]
-    result = xp.ascontiguousarray(splatted * xp.asarray(detector_scale(sub, volume)))
-    if to_host and device == "gpu":
-        return result.get()
-    return result
+    projector = Projector(geometry, volume, device)
+    result = projector.forward(volume_data, indices)
+    return result.get() if to_host and projector.device == "gpu" else result
 
 
 def back_project(
@@ -162,20 +215,6 @@ def back_project(
     -------
     (nz, ny, nx) float32 volume.
     """
-    device = resolve_device(device)
-    xp = array_module(device)
-    sub, idx = _select(geometry, indices)
-    if projections.shape[0] != sub.n_projections or tuple(projections.shape[1:]) != tuple(
-        geometry.detector_shape
-    ):
-        raise ValueError(
-            f"projections {projections.shape} do not match {sub.n_projections} selected "
-            f"projections of {geometry.detector_shape}"
-        )
-    if out is None:
-        out = xp.zeros(volume.shape, dtype=xp.float32)
-    scaled = xp.asarray(projections, dtype=xp.float32) * xp.asarray(detector_scale(sub, volume))
-    backproject_weighted(scaled, sub, volume, out, device)
-    if to_host and device == "gpu":
-        return out.get()
-    return out
+    projector = Projector(geometry, volume, device)
+    out = projector.back(projections, indices, out)
+    return out.get() if to_host and projector.device == "gpu" else out
