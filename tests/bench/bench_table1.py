@@ -5,7 +5,8 @@ projections, every second and every fourth one (full, half and quarter scan time
 at the package's standard regions (:func:`engine.simulate.package.quality_regions`): SNR of the
 die against the mold and of the mold against air (ZEISS definition), the 10–90 % width of the
 die/mold and mold/air edges (logistic fit to the region's mean profile, in voxels), and PSNR and
-SSIM against the voxelized truth. Preprocessing runs with its defaults except the centre of
+SSIM against the voxelized truth, and the contrast-to-noise of the small defects (the weakest
+void, the microbead, the cracked bump) at their truth positions. Preprocessing runs with its defaults except the centre of
 rotation, which the simulation knows exactly. Each engine is a column group; an engine not in
 this version yet prints "—" (add it to ``ENGINES`` when it lands).
 
@@ -23,7 +24,7 @@ from common import machine
 from engine.fdk import FDKParams, fdk
 from engine.io import load_scan, load_volume
 from engine.iterative import IterativeParams, iterative
-from engine.metrics import psnr, ssim
+from engine.metrics import defect_cnr, defect_regions, psnr, ssim
 from engine.preprocess import PreprocessParams, preprocess
 from engine.simulate.package import ensure_demo_scan, measure_package
 
@@ -50,6 +51,9 @@ ROWS = [
     ("edge mold/air, side (voxels)", lambda m: m["edge_width_voxels"]["mold_air_side"]),
     ("edge mold/air, top (voxels)", lambda m: m["edge_width_voxels"]["mold_air_top"]),
     ("PSNR vs truth (dB)", lambda m: m["psnr_db"]),
+    ("CNR weakest void", lambda m: min(v for k, v in m["defects"] if k == "void")),
+    ("CNR microbead", lambda m: min(v for k, v in m["defects"] if k == "microbead")),
+    ("CNR cracked bump", lambda m: min(v for k, v in m["defects"] if k == "cracked_bump")),
     ("SSIM vs truth", lambda m: m["ssim"]),
     ("reconstruction (s)", lambda m: m["seconds"]),
 ]
@@ -65,6 +69,8 @@ def main() -> None:
     scan = load_scan(folder)
     truth = load_volume(folder / "truth.tif")
     n = scan.n_projections
+    described = json.loads((folder / "truth.json").read_text())["defects"]
+    defects = [(d["kind"], defect_regions(d, truth.geometry, truth.data)) for d in described]
     results: dict[tuple[str, int], dict] = {}
     for name in args.engines:
         for step, _ in FRACTIONS:
@@ -74,7 +80,9 @@ def main() -> None:
             seconds = time.perf_counter() - started
             measured = measure_package(volume.data, volume.geometry)
             measured.update(psnr_db=psnr(volume.data, truth.data), ssim=ssim(volume.data, truth.data),
-                            seconds=seconds)
+                            seconds=seconds,
+                            defects=[(kind, defect_cnr(volume.data, mask, surround))
+                                     for kind, (mask, surround) in defects])
             results[(name, step)] = measured
             knobs = volume.recipe.get("iterative")
             chosen = (f" (δ = {knobs['edge_preservation']:.3g}, β = {knobs['smoothing']:.3g})"
