@@ -201,3 +201,18 @@ def test_the_column_fast_path_is_the_general_kernel(voxel_mm, flip_rows):
     back_columns = np.zeros(vol.shape, np.float32)
     cpu.backproject_columns(np.ascontiguousarray(y.transpose(0, 2, 1)), mats, back_columns)
     np.testing.assert_allclose(back_columns, back_general, rtol=1e-4, atol=1e-4 * back_general.max())
+
+
+def test_a_projector_keeps_each_subsets_plan_apart():
+    from engine.projectors import Projector
+
+    g = _geometry("cone")
+    vol = default_volume(g)
+    x = np.random.default_rng(5).random(vol.shape, dtype=np.float32)
+    projector = Projector(g, vol, "cpu")
+    for indices in (slice(0, None, 3), slice(1, None, 3), slice(0, None, 3), None):
+        np.testing.assert_array_equal(projector.forward(x, indices),
+                                      forward_project(x, vol, g, indices=indices, device="cpu"))
+        y = np.ones((len(range(g.n_projections)[indices or slice(None)]), *g.detector_shape), np.float32)
+        np.testing.assert_array_equal(projector.back(y, indices),
+                                      back_project(y, g, vol, indices=indices, device="cpu"))
