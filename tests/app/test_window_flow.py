@@ -100,7 +100,8 @@ def test_whole_flow_from_scan_to_recipe(qtbot, window, small_scan_folder, tmp_pa
     # drawing: a drag on the slice (the view box's drag handler), here the finished rectangle
     recon.set_preview_roi((centre[0] - 0.6, centre[1] - 0.6, 1.2, 1.2))
     recon.view.set_draw_mode(None)
-    qtbot.waitUntil(lambda: not recon.tuner_lane.busy, timeout=90_000)
+    # a fresh clone compiles the kernels here: allow for a slow machine (this is not a speed test)
+    qtbot.waitUntil(lambda: not recon.tuner_lane.busy, timeout=240_000)
     assert recon.strip_view.strip is not None, recon.strip_view.header.text()
     strip = recon.strip_view.strip
     assert len(strip.images) == 3 and len(recon.strip_view.thumbnails) == 3
