@@ -6,7 +6,7 @@ exact transpose: every voxel splats its value with the same four bilinear weight
 depth weight. Both share one clamping rule: the projection arrays carry a zero border (one pixel
 before, two after, on both axes) and coordinates are clamped into it, so a voxel that projects
 off the detector reads zeros / writes into the discarded border. That makes the loops
-branch-free, which lets LLVM vectorize the gather loop over x.
+branch-free.
 
 Arrays: ``padded[p, 1 + row, 1 + column]`` float32 of shape (n, rows + 3, columns + 3);
 ``mats`` (n, 3, 4) float32 from :func:`engine.projectors.matrices.projection_matrices`.
@@ -15,7 +15,7 @@ Arrays: ``padded[p, 1 + row, 1 + column]`` float32 of shape (n, rows + 3, column
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, uint64
 
 
 @njit(inline="always", fastmath=True)
@@ -89,32 +89,37 @@ def splat_padded(vol: np.ndarray, mats: np.ndarray, padded: np.ndarray) -> None:
 # --- The fast path: detectors whose columns are vertical (no roll or pitch) -----------------
 #
 # Then a voxel's column and depth do not depend on z, and its row is linear in z. For each
-# (projection, x, y) the kernels set the column up once (one division), then walk down z with
-# the four bilinear taps and no division. The z range whose rows fall inside the padded detector
-# is solved for directly, so the walk needs no clamping. The back-projector takes tiles of
-# TILE × TILE (x, y) columns, accumulated in a z-contiguous buffer that stays in cache; the splat
-# reads a z-contiguous copy of the volume and walks each column in the direction of increasing
-# row, carrying the two rows it is filling in registers (no store-to-load chains through
-# memory). Both give every voxel the same four weights (rows summed in float64 along the walk,
-# so the two walk directions agree to ~1e-15 of a row), so they stay each other's transpose.
+# (projection, x, y) the kernels set the column up once (one division) and blend the two
+# detector columns it falls between into one 1-D profile (left·wl + right·wr, contiguous, so
+# it vectorizes); the walk down z is then a 2-tap linear interpolation in that profile with no
+# division. The z range whose rows fall inside the padded detector is solved for directly, so
+# the walk needs no clamping. Rows are computed, not accumulated, as r0 + step·z in float32,
+# with unsigned indices (no wraparound checks): the two kernels evaluate the same expression,
+# so they give every voxel the same weights and stay each other's transpose. The
+# back-projector takes tiles of TILE × TILE (x, y) columns, accumulated in a z-contiguous
+# buffer that stays in cache; the splat reads a z-contiguous copy of the volume and scatters
+# into two profiles (the row below and the row above each voxel), so that neighbouring slices
+# never chain through the same memory cell, then spreads them onto the two columns.
 
 TILE = 16
+_ONE = uint64(1)
 
 
 @njit(inline="always", fastmath=True)
 def _column_setup(m, ix, iy, nz, cols_p, rows_p, inv_m12):
     """(ic, wl, wr, r0, step, lo, hi) of voxel column (ix, iy): the column's left/right weights
-    (bilinear times the inverse square depth ratio), its row at z = 0 and per slice, and the
-    z range [lo, hi) landing inside the padded detector; hi <= lo when it misses."""
+    (bilinear times the inverse square depth ratio), its row at z = 0 and per slice (float32),
+    and the z range [lo, hi) landing inside the padded detector; hi <= lo when it misses."""
     depth = m[2, 0] * ix + m[2, 1] * iy + m[2, 3]
     inv = np.float32(1.0) / depth
     c = (m[0, 0] * ix + m[0, 1] * iy + m[0, 3]) * inv + np.float32(1.0)
     r0 = np.float64((m[1, 0] * ix + m[1, 1] * iy + m[1, 3]) * inv) + 1.0
     step = np.float64(m[1, 2] * inv)
+    zero = np.float32(0.0)
     if not (c > 0.0 and c < cols_p - 2):
-        return 0, np.float32(0.0), np.float32(0.0), r0, step, 0, 0  # off the detector
+        return 0, zero, zero, np.float32(r0), np.float32(step), 0, 0  # off the detector
     ic = np.int32(c)
-    fc = c - ic
+    fc = np.float32(c - np.float32(ic))
     w = inv * inv
     top = np.float64(rows_p - 2)
     # z range with 0 <= r0 + step·z <= top; 1/step = depth / m12 needs no second division
@@ -128,16 +133,18 @@ def _column_setup(m, ix, iy, nz, cols_p, rows_p, inv_m12):
         hi = min(nz, int(z_last) + 1) if z_last >= 0 else 0
     else:
         lo, hi = (0, nz) if (r0 >= 0.0 and r0 <= top) else (0, 0)
-    return ic, w - w * fc, w * fc, r0, step, lo, hi
+    return ic, np.float32(w - w * fc), np.float32(w * fc), np.float32(r0), np.float32(step), lo, hi
 
 
-@njit(inline="always")
-def _walk(r0, step, lo, hi):
-    """(first z, z direction, first row, row increment) of a walk over [lo, hi) towards
-    increasing rows (the splat's register carry needs rows that only grow)."""
-    if step >= 0.0:
-        return lo, 1, r0 + step * lo, step
-    return hi - 1, -1, r0 + step * (hi - 1), -step
+@njit(inline="always", fastmath=True)
+def _profile_rows(r0, step, ramp, lo, hi, rows_p):
+    """[j0, j1): the detector rows the walk over [lo, hi) reads or writes (rows ir and ir + 1),
+    with one row to spare on each side against rounding."""
+    a = r0 + step * ramp[lo]
+    b = r0 + step * ramp[hi - 1]
+    j0 = max(0, np.int32(min(a, b)) - 1)
+    j1 = min(rows_p, np.int32(max(a, b)) + 3)
+    return uint64(j0), uint64(j1)
 
 
 @njit(inline="always")
@@ -158,23 +165,29 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray)
         y1 = min(y0 + TILE, ny)
         x1 = min(x0 + TILE, nx)
         acc = np.zeros((y1 - y0, x1 - x0, nz), dtype=np.float32)
+        profile = np.zeros(rows_p, dtype=np.float32)
+        ramp = np.arange(nz).astype(np.float32)
         for p in range(n_proj):
             m = mats[p]
             inv_m12 = _inverse_m12(m)
             for iy in range(y0, y1):
                 for ix in range(x0, x1):
                     ic, wl, wr, r0, step, lo, hi = _column_setup(m, ix, iy, nz, cols_p, rows_p, inv_m12)
+                    if hi <= lo:
+                        continue
                     left = padded_t[p, ic]
                     right = padded_t[p, ic + 1]
+                    j0, j1 = _profile_rows(r0, step, ramp, lo, hi, rows_p)
+                    for j in range(j0, j1):
+                        profile[j] = wl * left[j] + wr * right[j]
                     a = acc[iy - y0, ix - x0]
-                    r = r0 + step * lo
-                    for iz in range(lo, hi):
-                        ir = int(r)
-                        fr = np.float32(r - ir)
-                        upper = wl * left[ir] + wr * right[ir]
-                        lower = wl * left[ir + 1] + wr * right[ir + 1]
-                        a[iz] += upper + fr * (lower - upper)
-                        r += step
+                    for iz in range(uint64(lo), uint64(hi)):
+                        r = r0 + step * ramp[iz]
+                        ir = np.int32(r)
+                        fr = r - np.float32(ir)
+                        k = uint64(ir)
+                        below = profile[k]
+                        a[iz] += below + fr * (profile[k + _ONE] - below)
         for iz in range(nz):
             for iy in range(y0, y1):
                 for ix in range(x0, x1):
@@ -187,44 +200,35 @@ def splat_columns(vol_t: np.ndarray, mats: np.ndarray, padded_t: np.ndarray) -> 
     (z contiguous); accumulates into ``padded_t`` (n, cols + 3, rows + 3)."""
     ny, nx, nz = vol_t.shape
     n_proj, cols_p, rows_p = padded_t.shape
-    zero = np.float32(0.0)
     for p in prange(n_proj):
         m = mats[p]
         inv_m12 = _inverse_m12(m)
         img = padded_t[p]
+        ramp = np.arange(nz).astype(np.float32)
+        below = np.zeros(rows_p, dtype=np.float32)  # each voxel's share for its row ir …
+        above = np.zeros(rows_p, dtype=np.float32)  # … and for row ir + 1, kept at index ir
         for iy in range(ny):
             for ix in range(nx):
                 ic, wl, wr, r0, step, lo, hi = _column_setup(m, ix, iy, nz, cols_p, rows_p, inv_m12)
                 if hi <= lo:
                     continue
                 column = vol_t[iy, ix]
+                for iz in range(uint64(lo), uint64(hi)):
+                    r = r0 + step * ramp[iz]
+                    ir = np.int32(r)
+                    fr = r - np.float32(ir)
+                    k = uint64(ir)
+                    value = column[iz]
+                    below[k] += value - fr * value
+                    above[k] += fr * value
                 left = img[ic]
                 right = img[ic + 1]
-                # carry rows (row, row + 1) in registers until the walk moves on
-                first, direction, r, dr = _walk(r0, step, lo, hi)
-                row = int(r)
-                upper = zero
-                lower = zero
-                for k in range(hi - lo):
-                    iz = first + direction * k
-                    ir = int(r)
-                    fr = np.float32(r - ir)
-                    if ir != row:
-                        left[row] += wl * upper
-                        right[row] += wr * upper
-                        if ir == row + 1:
-                            upper = lower
-                        else:
-                            left[row + 1] += wl * lower
-                            right[row + 1] += wr * lower
-                            upper = zero
-                        lower = zero
-                        row = ir
-                    value = column[iz]
-                    upper += value - fr * value
-                    lower += fr * value
-                    r += dr
-                left[row] += wl * upper
-                right[row] += wr * upper
-                left[row + 1] += wl * lower
-                right[row + 1] += wr * lower
+                j0, j1 = _profile_rows(r0, step, ramp, lo, hi, rows_p)
+                spill = np.float32(0.0)  # above[j - 1], already cleared
+                for j in range(j0, j1):
+                    s = below[j] + spill
+                    spill = above[j]
+                    below[j] = 0.0
+                    above[j] = 0.0
+                    left[j] += wl * s
+                    right[j] += wr * s
