@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSlider,
-    QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -38,7 +37,7 @@ from ..jobs import (
 )
 from ..session import Session
 from ..widgets.images import ImagePanel, Thumbnail, robust_levels
-from ..widgets.panels import side_panel
+from ..widgets.panels import page_splitter, side_column, side_panel
 from ..widgets.param_form import ParamForm
 from ..worker import PreviewLane, TaskManager
 
@@ -74,14 +73,9 @@ class PreprocessPage(QWidget):
         self.centre_lane = PreviewLane(tasks, "Centre of rotation comparison", self)
         self.run_task = None
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(splitter)
+        splitter = page_splitter(self)
 
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 6, 0)
+        side, side_layout = side_column()
         box = QGroupBox("Preprocessing")
         box_layout = QVBoxLayout(box)
         self.form = ParamForm(PreprocessParams)

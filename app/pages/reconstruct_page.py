@@ -55,7 +55,7 @@ from ..jobs import (
 )
 from ..session import Session
 from ..widgets.images import SliceView
-from ..widgets.panels import side_panel
+from ..widgets.panels import page_splitter, side_column, side_panel
 from ..widgets.param_form import ParamForm
 from ..worker import PreviewLane, Task, TaskManager
 from .convergence import ConvergencePlot
@@ -135,16 +135,10 @@ class ReconstructPage(QWidget):
         self._live_levels: tuple[float, float] | None = None
         self._previous: tuple = (None, "", None, None, "")
 
-        outer = QHBoxLayout(self)
-        outer.setContentsMargins(6, 6, 6, 6)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        outer.addWidget(splitter)
-        self.splitter = splitter
+        self.splitter = splitter = page_splitter(self)
 
         # -- left: controls ------------------------------------------------------------------
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 6, 0)
+        side, side_layout = side_column()
         method_box = QGroupBox("Method")
         method_layout = QVBoxLayout(method_box)
         self.method_tabs = MethodTabs()

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSlider,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -31,7 +30,7 @@ from engine.geometry import ScanGeometry, default_volume
 from ..jobs import estimate_memory, row_height_mm, sinogram_job
 from ..session import Session
 from ..widgets.images import ImagePanel
-from ..widgets.panels import side_panel
+from ..widgets.panels import page_splitter, side_column, side_panel
 from ..worker import PreviewLane, TaskManager
 
 
@@ -174,14 +173,9 @@ class ScanPage(QWidget):
         self.session = session
         self.row = 0
         self.sinogram_lane = PreviewLane(tasks, "Reading a sinogram", self)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(splitter)
+        splitter = page_splitter(self)
 
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 6, 0)
+        side, side_layout = side_column()
         summary_box = QGroupBox("Scan")
         summary_layout = QVBoxLayout(summary_box)
         self.summary = QLabel("No scan open.")

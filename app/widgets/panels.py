@@ -1,9 +1,27 @@
-"""The side panel every workflow page has: a column of controls that scrolls vertically only."""
+"""The layout every workflow page shares: a horizontal splitter whose first pane is a side panel,
+a column of controls that scrolls vertically only."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QScrollArea, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QSplitter, QVBoxLayout, QWidget
+
+
+def page_splitter(page: QWidget) -> QSplitter:
+    """A horizontal splitter filling ``page`` inside a 6 px margin (the page's only layout)."""
+    splitter = QSplitter(Qt.Orientation.Horizontal)
+    layout = QHBoxLayout(page)
+    layout.setContentsMargins(6, 6, 6, 6)
+    layout.addWidget(splitter)
+    return splitter
+
+
+def side_column() -> tuple[QWidget, QVBoxLayout]:
+    """An empty column of controls for :func:`side_panel` (6 px clear of its right edge), and its layout."""
+    column = QWidget()
+    layout = QVBoxLayout(column)
+    layout.setContentsMargins(0, 0, 6, 0)
+    return column, layout
 
 
 def side_panel(content: QWidget, minimum_width: int, maximum_width: int | None = None) -> QScrollArea:
