@@ -106,24 +106,28 @@ def _gradient_cpu(x, delta, code, offsets, weights, gradient, curvature):
                     if zz < 0 or zz >= nz or yy < 0 or yy >= ny:
                         continue
                     dx = sign * offsets[k, 2]
-                    other = x[zz, yy]
                     first, last = max(0, -dx), min(nx, nx - dx)
+                    # views that all start at index 0: no negative index to wrap, so it vectorizes
+                    mine = row[first:last]
+                    other = x[zz, yy, first + dx:last + dx]
+                    g_part = g[first:last]
+                    c_part = c[first:last]
                     if code == 0:  # Huber: ψ'(t)/t = min(1, δ/|t|), branch-free
                         scaled = weight * delta32
-                        for xi in range(first, last):
-                            t = row[xi] - other[xi + dx]
+                        for i in range(last - first):
+                            t = mine[i] - other[i]
                             w = scaled / max(abs(t), delta32)
-                            g[xi] += w * t
-                            c[xi] += w
+                            g_part[i] += w * t
+                            c_part[i] += w
                     else:  # Fair: ψ'(t)/t = 1 / (1 + |t|/δ)
-                        for xi in range(first, last):
-                            t = row[xi] - other[xi + dx]
+                        for i in range(last - first):
+                            t = mine[i] - other[i]
                             w = weight / (one + abs(t) / delta32)
-                            g[xi] += w * t
-                            c[xi] += w
+                            g_part[i] += w * t
+                            c_part[i] += w
             for xi in range(nx):
                 gradient[z, y, xi] = g[xi]
-                curvature[z, y, xi] = 2.0 * c[xi]
+                curvature[z, y, xi] = np.float32(2.0) * c[xi]
 
 
 _GPU_SOURCE = r"""
