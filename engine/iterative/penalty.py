@@ -208,12 +208,12 @@ def penalty_value(x, delta: float, potential: str = "huber") -> float:
     return float(out.sum(dtype=cp.float64))
 
 
-def penalty_gradient(x, delta: float, potential: str = "huber"):
-    """(gradient, curvature) of R at x: Σ_k ω ψ'(x_j − x_k) and 2 Σ_k ω ψ'(t)/t, per voxel."""
+def penalty_gradient(x, delta: float, potential: str = "huber", out=None):
+    """(gradient, curvature) of R at x: Σ_k ω ψ'(x_j − x_k) and 2 Σ_k ω ψ'(t)/t, per voxel,
+    written into ``out`` (two float32 arrays shaped like x) when given."""
     code = _potential_code(potential)
     if isinstance(x, np.ndarray):
-        gradient = np.empty_like(x)
-        curvature = np.empty_like(x)
+        gradient, curvature = out if out is not None else (np.empty_like(x), np.empty_like(x))
         _gradient_cpu(x, float(delta), code, HALF_NEIGHBOURHOOD, NEIGHBOUR_WEIGHTS, gradient, curvature)
         return gradient, curvature
     import cupy as cp
@@ -221,8 +221,11 @@ def penalty_gradient(x, delta: float, potential: str = "huber"):
     if not _gpu_cache:
         _gpu_cache.append(_gpu_kernels())
     gradient_kernel, _, offsets, weights = _gpu_cache[0]
-    gradient = cp.empty(x.shape, dtype=cp.float32)
-    curvature = cp.empty(x.shape, dtype=cp.float32)
+    if out is not None:
+        gradient, curvature = out
+    else:
+        gradient = cp.empty(x.shape, dtype=cp.float32)
+        curvature = cp.empty(x.shape, dtype=cp.float32)
     n = x.size
     nz, ny, nx = x.shape
     gradient_kernel(((n + 255) // 256,), (256,), (x, np.int32(nz), np.int32(ny), np.int32(nx),

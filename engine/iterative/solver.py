@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+import numba
 import numpy as np
 
 from ..geometry import ScanGeometry, VolumeGeometry
@@ -125,6 +126,68 @@ class WeightedLeastSquares:
         return float(self.xp.sum(self.weights * r * r, dtype=self.xp.float64)) / self.rays
 
 
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def _sqs_step_cpu(z, x, gradient, scale, data_curvature, pg, pc, beta, out):
+    nz = z.shape[0]
+    partial = np.zeros(nz)
+    zero = np.float32(0.0)
+    beta32 = np.float32(beta)
+    scale32 = np.float32(scale)
+    for i in numba.prange(nz):
+        total = 0.0
+        for j in range(z.shape[1]):
+            for k in range(z.shape[2]):
+                g = scale32 * gradient[i, j, k]
+                d = data_curvature[i, j, k]
+                if beta32 > zero:
+                    g += beta32 * pg[i, j, k]
+                    d += beta32 * pc[i, j, k]
+                v = z[i, j, k]
+                new = max(v - g / d, zero) if d > zero else max(v, zero)
+                total += (v - new) * (new - x[i, j, k])
+                out[i, j, k] = new
+        partial[i] = total
+    return partial.sum()
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def _extrapolate_cpu(x, previous, coefficient, out):
+    c = np.float32(coefficient)
+    for i in numba.prange(x.shape[0]):
+        for j in range(x.shape[1]):
+            for k in range(x.shape[2]):
+                out[i, j, k] = x[i, j, k] + c * (x[i, j, k] - previous[i, j, k])
+
+
+def sqs_step(z, x, gradient, scale, data_curvature, penalty_parts, beta, out) -> float:
+    """One separable-surrogate step from z into ``out``: [z − ∇Φ / D]₊ with ∇Φ = scale · gradient
+    + β · (penalty gradient) and D = data curvature + β · (penalty curvature); where D = 0 the
+    voxel keeps z. Returns Σ (z − out)(out − x), positive when the step turns against the
+    momentum (the adaptive-restart test). One fused pass on the CPU."""
+    if isinstance(z, np.ndarray):
+        pg, pc = penalty_parts if penalty_parts is not None else (z, z)
+        return float(_sqs_step_cpu(z, x, gradient, scale, data_curvature, pg, pc,
+                                   beta if penalty_parts is not None else 0.0, out))
+    xp = array_module("gpu")
+    numerator = gradient * scale
+    denominator = data_curvature.copy()
+    if penalty_parts is not None:
+        numerator += beta * penalty_parts[0]
+        denominator += beta * penalty_parts[1]
+    positive = denominator > 0
+    update = xp.where(positive, numerator / xp.where(positive, denominator, 1), 0)
+    xp.maximum(z - update, 0, out=out)
+    return float(xp.sum((z - out) * (out - x), dtype=xp.float64))
+
+
+def extrapolate(x, previous, coefficient: float, out) -> None:
+    """out = x + coefficient · (x − previous): Nesterov's momentum."""
+    if isinstance(x, np.ndarray):
+        _extrapolate_cpu(x, previous, coefficient, out)
+    else:
+        out[...] = x + coefficient * (x - previous)
+
+
 def solve(
     problem: WeightedLeastSquares,
     initial,
@@ -156,6 +219,8 @@ def solve(
 
     x = xp.maximum(xp.asarray(initial, dtype=xp.float32), 0)
     z = x.copy()
+    spare = xp.empty_like(x)  # where the next x is written; buffers rotate, nothing is reallocated
+    penalty_parts = (xp.empty_like(x), xp.empty_like(x)) if beta > 0 else None
     t = 1.0
     history: list[IterationRecord] = []
     previous = x.copy()
@@ -170,20 +235,15 @@ def solve(
             wr = problem.weights[idx] * r
             data_term += 0.5 * float(xp.sum(wr * r, dtype=xp.float64))
             gradient = problem.back(wr, idx)
-            gradient *= m
-            denominator = data_curvature.copy()
-            if beta > 0:
-                pg, pc = penalty_gradient(z, edge_preservation, potential)
-                gradient += beta * pg
-                denominator += beta * pc
-            update = xp.where(denominator > 0, gradient / xp.where(denominator > 0, denominator, 1), 0)
-            x_new = xp.maximum(z - update, 0)
+            if penalty_parts is not None:
+                penalty_gradient(z, edge_preservation, potential, out=penalty_parts)
             # adaptive restart: the new step points against the momentum → drop the momentum
-            if float(xp.sum((z - x_new) * (x_new - x), dtype=xp.float64)) > 0:
+            if sqs_step(z, x, gradient, m, data_curvature, penalty_parts, beta, out=spare) > 0:
                 t = 1.0
             t_next = (1.0 + np.sqrt(1.0 + 4.0 * t * t)) / 2.0
-            z = x_new + ((t - 1.0) / t_next) * (x_new - x)
-            x, t = x_new, t_next
+            x, spare = spare, x
+            extrapolate(x, spare, (t - 1.0) / t_next, out=z)
+            t = t_next
         objective = data_term + (beta * penalty_value(x, edge_preservation, potential) if beta > 0 else 0.0)
         record = IterationRecord(
             iteration=iteration,
