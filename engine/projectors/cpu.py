@@ -147,6 +147,15 @@ def _profile_rows(r0, step, ramp, lo, hi, rows_p):
     return uint64(j0), uint64(j1)
 
 
+@njit(inline="always", fastmath=True)
+def _row(r0, step, ramp, iz):
+    """(row index, fraction) of slice iz of a column: the one expression both kernels evaluate,
+    so each voxel gets bit-identical weights in both."""
+    r = r0 + step * ramp[iz]
+    ir = np.int32(r)
+    return uint64(ir), r - np.float32(ir)
+
+
 @njit(inline="always")
 def _inverse_m12(m):
     return 1.0 / np.float64(m[1, 2]) if m[1, 2] != 0.0 else 0.0
@@ -182,10 +191,7 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray)
                         profile[j] = wl * left[j] + wr * right[j]
                     a = acc[iy - y0, ix - x0]
                     for iz in range(uint64(lo), uint64(hi)):
-                        r = r0 + step * ramp[iz]
-                        ir = np.int32(r)
-                        fr = r - np.float32(ir)
-                        k = uint64(ir)
+                        k, fr = _row(r0, step, ramp, iz)
                         below = profile[k]
                         a[iz] += below + fr * (profile[k + _ONE] - below)
         for iz in range(nz):
@@ -214,10 +220,7 @@ def splat_columns(vol_t: np.ndarray, mats: np.ndarray, padded_t: np.ndarray) -> 
                     continue
                 column = vol_t[iy, ix]
                 for iz in range(uint64(lo), uint64(hi)):
-                    r = r0 + step * ramp[iz]
-                    ir = np.int32(r)
-                    fr = r - np.float32(ir)
-                    k = uint64(ir)
+                    k, fr = _row(r0, step, ramp, iz)
                     value = column[iz]
                     below[k] += value - fr * value
                     above[k] += fr * value
