@@ -32,6 +32,7 @@ from superqt.utils import qthrottled
 from engine.errors import FathomInputError
 
 from ..widgets.images import ROI_COLORS, SliceView, robust_levels
+from ..widgets.panels import note_label
 
 try:
     from engine import metrics
@@ -75,9 +76,7 @@ class MeasurePanel(QWidget):
         self.fit_curve = self.profile_plot.plot([], [], pen=pg.mkPen("#ffffff", width=1.5,
                                                                      style=pg.QtCore.Qt.PenStyle.DashLine))
         profile_layout.addWidget(self.profile_plot)
-        self.profile_result = QLabel("Draw a line across an edge.")
-        self.profile_result.setObjectName("profileResult")
-        self.profile_result.setWordWrap(True)
+        self.profile_result = note_label("Draw a line across an edge.", "profileResult")
         profile_layout.addWidget(self.profile_result)
         layout.addWidget(profile_box)
 
@@ -99,9 +98,7 @@ class MeasurePanel(QWidget):
             buttons.addWidget(b)
         buttons.addStretch(1)
         snr_layout.addLayout(buttons)
-        self.snr_result = QLabel("Draw ROI A on one material and ROI B on another.")
-        self.snr_result.setObjectName("snrResult")
-        self.snr_result.setWordWrap(True)
+        self.snr_result = note_label("Draw ROI A on one material and ROI B on another.", "snrResult")
         snr_layout.addWidget(self.snr_result)
         layout.addWidget(snr_box)
 
@@ -125,9 +122,7 @@ class MeasurePanel(QWidget):
         grid.addWidget(self.high, 0, 3)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
-        self.wl_label = QLabel()
-        self.wl_label.setObjectName("hint")
-        self.wl_label.setWordWrap(True)
+        self.wl_label = note_label(name="hint")
         grid.addWidget(self.wl_label, 1, 0, 1, 4)
         auto = QPushButton("Auto (0.5–99.8 %)")
         auto.setObjectName("autoLevels")

@@ -37,7 +37,7 @@ from ..jobs import (
 )
 from ..session import Session
 from ..widgets.images import ImagePanel, Thumbnail, robust_levels
-from ..widgets.panels import page_splitter, side_column, side_panel
+from ..widgets.panels import note_label, page_splitter, side_column, side_panel
 from ..widgets.param_form import ParamForm
 from ..worker import PreviewLane, TaskManager
 
@@ -89,9 +89,7 @@ class PreprocessPage(QWidget):
         self.run_button.setToolTip("Preprocess every projection now (Reconstruct does it when needed)")
         self.run_button.clicked.connect(self.run_preprocessing)
         run_layout.addWidget(self.run_button)
-        self.status = QLabel("Not run yet: Reconstruct runs it with these settings.")
-        self.status.setObjectName("hint")
-        self.status.setWordWrap(True)
+        self.status = note_label("Not run yet: Reconstruct runs it with these settings.", "hint")
         run_layout.addWidget(self.status)
         side_layout.addWidget(run_box)
         side_layout.addStretch(1)
@@ -137,9 +135,7 @@ class PreprocessPage(QWidget):
         self.step.setToolTip("How far the 'less' and 'more' centres are from the current one")
         self.step.valueChanged.connect(self._schedule_centre)
         controls.addWidget(self.step)
-        self.centre_note = QLabel()
-        self.centre_note.setObjectName("hint")
-        self.centre_note.setWordWrap(True)
+        self.centre_note = note_label(name="hint")
         controls.addWidget(self.centre_note, 1)
         centre_layout.addLayout(controls)
         thumbs = QHBoxLayout()

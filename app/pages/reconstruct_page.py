@@ -55,7 +55,7 @@ from ..jobs import (
 )
 from ..session import Session
 from ..widgets.images import SliceView
-from ..widgets.panels import page_splitter, side_column, side_panel
+from ..widgets.panels import note_label, page_splitter, side_column, side_panel
 from ..widgets.param_form import ParamForm
 from ..worker import PreviewLane, Task, TaskManager
 from .convergence import ConvergencePlot
@@ -152,8 +152,7 @@ class ReconstructPage(QWidget):
             self.method_tabs.addTab(self.it_form, "Iterative")
         else:
             self.it_form = None
-            note = QLabel("The iterative engine is not part of this version.")
-            note.setWordWrap(True)
+            note = note_label("The iterative engine is not part of this version.")
             self.method_tabs.addTab(note, "Iterative")
             self.method_tabs.setTabEnabled(1, False)
         self.method_tabs.addTab(QLabel("Deep-learning reconstruction joins in a later version."), "Deep")
@@ -175,12 +174,9 @@ class ReconstructPage(QWidget):
         self.voxel.setToolTip("Voxel pitch; the volume covers the field of view")
         self.voxel.valueChanged.connect(self._voxel_changed)
         volume_form.addRow("Voxel size", self.voxel)
-        self.shape_label = QLabel()
-        self.shape_label.setWordWrap(True)
+        self.shape_label = note_label()
         volume_form.addRow("Size", self.shape_label)
-        self.memory_label = QLabel()
-        self.memory_label.setObjectName("memoryEstimate")
-        self.memory_label.setWordWrap(True)
+        self.memory_label = note_label(name="memoryEstimate")
         volume_form.addRow(self.memory_label)
         output_row = QHBoxLayout()
         self.output = QLineEdit()
@@ -210,9 +206,7 @@ class ReconstructPage(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         run_row.addWidget(self.cancel_button, 1)
         side_layout.addLayout(run_row)
-        self.run_status = QLabel()
-        self.run_status.setObjectName("runStatus")
-        self.run_status.setWordWrap(True)
+        self.run_status = note_label(name="runStatus")
         side_layout.addWidget(self.run_status)
 
         self.tuner = TunerControls()
@@ -232,10 +226,8 @@ class ReconstructPage(QWidget):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         title_row = QHBoxLayout()
-        self.result_title = QLabel("No reconstruction yet.")
-        self.result_title.setObjectName("resultTitle")
         # long titles wrap instead of widening the window
-        self.result_title.setWordWrap(True)
+        self.result_title = note_label("No reconstruction yet.", "resultTitle")
         self.result_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         title_row.addWidget(self.result_title, 1)
         self.shown_combo = QComboBox()

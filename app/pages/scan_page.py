@@ -30,7 +30,7 @@ from engine.geometry import ScanGeometry, default_volume
 from ..jobs import estimate_memory, row_height_mm, sinogram_job
 from ..session import Session
 from ..widgets.images import ImagePanel
-from ..widgets.panels import page_splitter, side_column, side_panel
+from ..widgets.panels import note_label, page_splitter, side_column, side_panel
 from ..worker import PreviewLane, TaskManager
 
 
@@ -54,8 +54,7 @@ class GeometryEditor(QGroupBox):
         self.geometry: ScanGeometry | None = None
         self.original: ScanGeometry | None = None
         form = QFormLayout(self)
-        self.beam = QLabel()
-        self.beam.setWordWrap(True)
+        self.beam = note_label()
         form.addRow("Beam", self.beam)
         self.sod = _spin("mm", 3, 0.0, 1e5)
         self.sod.setObjectName("geomSOD")
@@ -79,13 +78,9 @@ class GeometryEditor(QGroupBox):
         self.axis_offset.setToolTip("Where the rotation axis lands on the detector, from the central ray, "
                                     "along the columns. Preprocessing can find it.")
         form.addRow("Rotation axis offset", self.axis_offset)
-        self.derived = QLabel()
-        self.derived.setObjectName("hint")
-        self.derived.setWordWrap(True)
+        self.derived = note_label(name="hint")
         form.addRow(self.derived)
-        self.error = QLabel()
-        self.error.setObjectName("formError")
-        self.error.setWordWrap(True)
+        self.error = note_label(name="formError")
         self.error.hide()
         form.addRow(self.error)
         buttons = QHBoxLayout()
@@ -178,9 +173,7 @@ class ScanPage(QWidget):
         side, side_layout = side_column()
         summary_box = QGroupBox("Scan")
         summary_layout = QVBoxLayout(summary_box)
-        self.summary = QLabel("No scan open.")
-        self.summary.setObjectName("scanSummary")
-        self.summary.setWordWrap(True)
+        self.summary = note_label("No scan open.", "scanSummary")
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         summary_layout.addWidget(self.summary)
         side_layout.addWidget(summary_box)
@@ -189,9 +182,7 @@ class ScanPage(QWidget):
         side_layout.addWidget(self.geometry_editor)
         memory_box = QGroupBox("Default volume")
         memory_layout = QVBoxLayout(memory_box)
-        self.memory = QLabel()
-        self.memory.setObjectName("memoryEstimate")
-        self.memory.setWordWrap(True)
+        self.memory = note_label(name="memoryEstimate")
         memory_layout.addWidget(self.memory)
         side_layout.addWidget(memory_box)
         side_layout.addStretch(1)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..widgets.images import Thumbnail, robust_levels
+from ..widgets.panels import note_label
 
 
 def format_metric(name: str, value: float, voxel_mm: float) -> str:
@@ -69,9 +70,8 @@ class TunerControls(QGroupBox):
         self.roi_button.clicked.connect(self.drawRoi)
         row.addWidget(self.roi_button)
         layout.addLayout(row)
-        self.roi_label = QLabel("Reconstruct with FDK first, then draw the ROI on an axial slice.")
-        self.roi_label.setObjectName("hint")
-        self.roi_label.setWordWrap(True)
+        self.roi_label = note_label("Reconstruct with FDK first, then draw the ROI on an axial slice.",
+                                    "hint")
         layout.addWidget(self.roi_label)
         row = QHBoxLayout()
         row.addWidget(QLabel("2 · Edge preservation δ"))
@@ -88,9 +88,7 @@ class TunerControls(QGroupBox):
         self.auto_button.clicked.connect(self.autoDelta)
         row.addWidget(self.auto_button)
         layout.addLayout(row)
-        self.delta_rule = QLabel()
-        self.delta_rule.setObjectName("hint")
-        self.delta_rule.setWordWrap(True)
+        self.delta_rule = note_label(name="hint")
         layout.addWidget(self.delta_rule)
         row = QHBoxLayout()
         row.addWidget(QLabel("Previews"))
@@ -103,9 +101,7 @@ class TunerControls(QGroupBox):
         row.addWidget(self.count)
         row.addStretch(1)
         layout.addLayout(row)
-        self.choice = QLabel("3 · Choose β in the strip below the slice.")
-        self.choice.setObjectName("tunerChoice")
-        self.choice.setWordWrap(True)
+        self.choice = note_label("3 · Choose β in the strip below the slice.", "tunerChoice")
         layout.addWidget(self.choice)
         row = QHBoxLayout()
         self.reconstruct_button = QPushButton("4 · Reconstruct with δ, β")
@@ -138,10 +134,8 @@ class SmoothingStripView(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.header = QLabel("Draw a preview ROI on an FDK slice to see previews at several smoothing "
-                             "values β.")
-        self.header.setObjectName("hint")
-        self.header.setWordWrap(True)
+        self.header = note_label("Draw a preview ROI on an FDK slice to see previews at several smoothing "
+                                 "values β.", "hint")
         layout.addWidget(self.header)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)

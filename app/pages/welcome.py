@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
 
 from engine.io import SUPPORTED_SCAN_FORMATS
 
+from ..widgets.panels import note_label
+
 
 def demo_description() -> str:
     """What the demo scan is, from the simulator's own numbers."""
@@ -46,10 +48,9 @@ class WelcomePage(QWidget):
         title = QLabel("Fathom")
         title.setObjectName("welcomeTitle")
         column.addWidget(title)
-        subtitle = QLabel("X-ray CT reconstruction for failure analysis: open a scan, reconstruct it, "
-                          "tune it, and cut the volume open before the real cross-section.")
-        subtitle.setObjectName("welcomeSubtitle")
-        subtitle.setWordWrap(True)
+        subtitle = note_label("X-ray CT reconstruction for failure analysis: open a scan, reconstruct it, "
+                              "tune it, and cut the volume open before the real cross-section.",
+                              "welcomeSubtitle")
         column.addWidget(subtitle)
         column.addSpacing(18)
 
@@ -64,9 +65,7 @@ class WelcomePage(QWidget):
         self.demo_button.setMinimumHeight(40)
         self.demo_button.clicked.connect(self.openDemo)
         card_layout.addWidget(self.demo_button)
-        demo_note = QLabel(demo_description())
-        demo_note.setObjectName("hint")
-        demo_note.setWordWrap(True)
+        demo_note = note_label(demo_description(), "hint")
         card_layout.addWidget(demo_note)
         card_layout.addSpacing(6)
         self.open_button = QPushButton("Open a scan…")
@@ -74,10 +73,8 @@ class WelcomePage(QWidget):
         self.open_button.setMinimumHeight(34)
         self.open_button.clicked.connect(self.openScan)
         card_layout.addWidget(self.open_button)
-        formats = QLabel("Reads " + SUPPORTED_SCAN_FORMATS + ". You can also drop a file or folder "
-                         "onto the window.")
-        formats.setObjectName("hint")
-        formats.setWordWrap(True)
+        formats = note_label("Reads " + SUPPORTED_SCAN_FORMATS + ". You can also drop a file or folder "
+                             "onto the window.", "hint")
         card_layout.addWidget(formats)
         column.addWidget(card)
         column.addSpacing(12)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..display import format_value, robust_levels
+from .panels import note_label
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="#16181c", foreground="#c8ccd2")
 
@@ -525,10 +526,8 @@ class Thumbnail(QFrame):
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image_item)
         layout.addWidget(self.graphics, 1)
-        self.caption = QLabel()
-        self.caption.setObjectName("thumbCaption")
+        self.caption = note_label(name="thumbCaption")
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.caption.setWordWrap(True)
         layout.addWidget(self.caption)
         self.graphics.scene().sigMouseClicked.connect(lambda _ev: self.clicked.emit(self.index))
         self.set_selected(False)

@@ -1,10 +1,11 @@
 """The layout every workflow page shares: a horizontal splitter whose first pane is a side panel,
-a column of controls that scrolls vertically only."""
+a column of controls that scrolls vertically only; and the word-wrapped label the pages use for
+notes, hints and status lines."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 
 def page_splitter(page: QWidget) -> QSplitter:
@@ -34,3 +35,12 @@ def side_panel(content: QWidget, minimum_width: int, maximum_width: int | None =
     if maximum_width is not None:
         scroll.setMaximumWidth(maximum_width)
     return scroll
+
+
+def note_label(text: str = "", name: str | None = None) -> QLabel:
+    """A word-wrapped label; ``name`` is its object name, which the style sheet keys on."""
+    label = QLabel(text)
+    if name is not None:
+        label.setObjectName(name)
+    label.setWordWrap(True)
+    return label

@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
 from engine import params as P
 from engine.errors import FathomInputError
 
+from .panels import note_label
+
 
 def field_label(f: dataclasses.Field) -> str:
     label = f.metadata.get("label")
@@ -180,9 +182,7 @@ class ParamForm(QWidget):
                 editor.widget.setText("")
             form.addRow(label, cell)
             self._rows[f.name] = (label, cell)
-        self.error_label = QLabel()
-        self.error_label.setObjectName("formError")
-        self.error_label.setWordWrap(True)
+        self.error_label = note_label(name="formError")
         self.error_label.hide()
         outer.addWidget(self.error_label)
         self.set_params(cls())

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..worker import Task, format_eta
+from .panels import note_label
 
 
 class TaskBar(QWidget):
@@ -124,9 +125,7 @@ class MessageBar(QFrame):
         self.icon = QLabel()
         self.icon.setObjectName("messageIcon")
         layout.addWidget(self.icon)
-        self.text = QLabel()
-        self.text.setObjectName("messageText")
-        self.text.setWordWrap(True)
+        self.text = note_label(name="messageText")
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.text, 1)
         self.action = QPushButton()
