@@ -81,7 +81,7 @@ def _backproject(projections, mats: np.ndarray, columns: bool, out, device: str)
     if columns:
         padded_t = np.zeros((n, cols + 3, rows + 3), dtype=np.float32)
         padded_t[:, 1 : cols + 1, 1 : rows + 1] = np.asarray(projections).transpose(0, 2, 1)
-        cpu.backproject_columns(padded_t, mats, out)
+        cpu.backproject_columns(padded_t, mats, out, cpu.LANES)
         return
     padded = xp.zeros((n, rows + 3, cols + 3), dtype=xp.float32)
     padded[:, 1 : rows + 1, 1 : cols + 1] = xp.asarray(projections, dtype=xp.float32)

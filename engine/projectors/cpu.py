@@ -90,19 +90,32 @@ def splat_padded(vol: np.ndarray, mats: np.ndarray, padded: np.ndarray) -> None:
 #
 # Then a voxel's column and depth do not depend on z, and its row is linear in z. For each
 # (projection, x, y) the kernels set the column up once (one division) and blend the two
-# detector columns it falls between into one 1-D profile (left·wl + right·wr, contiguous, so
-# it vectorizes); the walk down z is then a 2-tap linear interpolation in that profile with no
-# division. The z range whose rows fall inside the padded detector is solved for directly, so
-# the walk needs no clamping. Rows are computed, not accumulated, as r0 + step·z in float32,
-# with unsigned indices (no wraparound checks): the two kernels evaluate the same expression,
-# so they give every voxel the same weights and stay each other's transpose. The
-# back-projector takes tiles of TILE × TILE (x, y) columns, accumulated in a z-contiguous
-# buffer that stays in cache; the splat reads a z-contiguous copy of the volume and scatters
+# detector columns it falls between into one 1-D profile (left·wl + right·wr); the walk down z
+# is then a linear interpolation in that profile with no division. The z range whose rows fall
+# inside the padded detector is solved for directly, so the walk needs no clamping. Rows are
+# computed, not accumulated, as r0 + step·z in float32, with unsigned indices (no wraparound
+# checks).
+#
+# The splat walks one column at a time: it reads a z-contiguous copy of the volume and scatters
 # into two profiles (the row below and the row above each voxel), so that neighbouring slices
 # never chain through the same memory cell, then spreads them onto the two columns.
+#
+# The back-projector walks LANES neighbouring columns (along x) at once, in SIMD. Their rows
+# at one z differ by less than a detector row (checked per group), so with base = the lowest
+# lane's row, every lane's two taps lie among rows base, base + 1, base + 2: the walk reads
+# those three rows of the group's profiles, stored interleaved (row-major, LANES wide), with
+# hat weights max(0, 1 − |t − j|) (t = row − base), which are the same linear interpolation as
+# the splat's (1 − fr, fr) up to float32 rounding. Every load and store is then contiguous
+# across lanes, which LLVM vectorizes; it cannot vectorize the one-column walk, whose reads
+# are gathers (slower than scalar code on AMD Zen). Two projections share each walk, halving
+# the accumulator traffic. Lanes outside the group's common z range, and groups whose rows
+# spread a row or more (steep cone angles), take the one-column walk.
 
-TILE = 16
+LANES = 16  # columns per SIMD group (two AVX2 registers of float32)
+TILE_Y = 16  # rows of such groups per parallel task
 _ONE = uint64(1)
+_LANES = uint64(LANES)
+_TWO_LANES = uint64(2 * LANES)
 
 
 @njit(inline="always", fastmath=True)
@@ -149,8 +162,9 @@ def _profile_rows(r0, step, ramp, lo, hi, rows_p):
 
 @njit(inline="always", fastmath=True)
 def _row(r0, step, ramp, iz):
-    """(row index, fraction) of slice iz of a column: the one expression both kernels evaluate,
-    so each voxel gets bit-identical weights in both."""
+    """(row index, fraction) of slice iz of a column: the one expression for a voxel's row, in
+    the splat and in both walks of the back-projector (the SIMD walk's hat weights on it equal
+    (1 − fraction, fraction) up to float32 rounding)."""
     r = r0 + step * ramp[iz]
     ir = np.int32(r)
     return uint64(ir), r - np.float32(ir)
@@ -161,48 +175,172 @@ def _inverse_m12(m):
     return 1.0 / np.float64(m[1, 2]) if m[1, 2] != 0.0 else 0.0
 
 
+# Layout of the back-projector's per-task buffer (float32): the rows at z = 0 and the steps of
+# the two projections' lane groups, then their interleaved profiles.
+_R0 = uint64(0)
+_STEP = uint64(LANES)
+_SLOT = uint64(2 * LANES)  # offset of the second projection's r0 / step
+_PROFILES = uint64(4 * LANES)
+
+
+@njit(inline="always", fastmath=True)
+def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, ramp, img, lane_i, lane_f, buf, state, prof):
+    """Set up the LANES columns x0 … of row iy for one projection: per lane (column, z range)
+    into ``lane_i``, (wl, wr, r0, step) into ``lane_f``, r0 / step at ``buf[state:]`` and the
+    interleaved profile at ``buf[prof:]``. Returns the common z range [lo, hi) that the SIMD walk
+    may take, empty when a lane misses the detector or the rows spread a row or more."""
+    live = 0
+    lo = 0
+    hi = nz
+    for k in range(LANES):
+        ix = min(x0 + k, nx - 1)
+        ic, wl, wr, r0, step, z0, z1 = _column_setup(m, ix, iy, nz, cols_p, rows_p, inv_m12)
+        if x0 + k >= nx:
+            z0 = z1 = 0
+        lane_i[0, k] = ic
+        lane_i[1, k] = z0
+        lane_i[2, k] = z1
+        lane_f[0, k] = r0
+        lane_f[1, k] = step
+        buf[state + _R0 + uint64(k)] = r0
+        buf[state + _STEP + uint64(k)] = step
+        if z1 > z0:
+            live += 1
+            lo = max(lo, z0)
+            hi = min(hi, z1)
+            left = img[ic]
+            right = img[ic + 1]
+            j0, j1 = _profile_rows(r0, step, ramp, z0, z1, rows_p)
+            for j in range(j0, j1):
+                buf[prof + j * _LANES + uint64(k)] = wl * left[j] + wr * right[j]
+    if live < LANES or hi <= lo:
+        return 0, 0
+    last = LANES - 1
+    for z in (ramp[lo], ramp[hi - 1]):  # the spread is linear in z: check both ends
+        if abs((lane_f[0, last] + lane_f[1, last] * z) - (lane_f[0, 0] + lane_f[1, 0] * z)) >= 0.99:
+            return 0, 0
+    return lo, hi
+
+
+@njit(inline="always", fastmath=True)
+def _group_base(buf, state, prof, z):
+    """(index of row ``base`` in the interleaved profile, base as float32) at slice value z:
+    base is the lowest lane's row, i.e. that of the first or the last lane."""
+    first = buf[state + _R0] + buf[state + _STEP] * z
+    last = buf[state + _R0 + _LANES - _ONE] + buf[state + _STEP + _LANES - _ONE] * z
+    base = np.int32(min(first, last))
+    return prof + uint64(base) * _LANES, np.float32(base)
+
+
+@njit(inline="always", fastmath=True)
+def _three_taps(buf, state, q, k, z, base):
+    """Lane k's linear interpolation at slice value z, as hat weights on rows base … base + 2."""
+    t = (buf[state + _R0 + k] + buf[state + _STEP + k] * z) - base
+    w0 = max(np.float32(0.0), np.float32(1.0) - t)
+    w2 = max(np.float32(0.0), t - np.float32(1.0))
+    w1 = np.float32(1.0) - w0 - w2
+    return w0 * buf[q + k] + w1 * buf[q + _LANES + k] + w2 * buf[q + _TWO_LANES + k]
+
+
+@njit(inline="always", fastmath=True)
+def _walk_rest(buf, prof, lane_i, lane_f, ramp, acc, lo, hi):
+    """The one-column walk of every lane over its own z range outside [lo, hi)."""
+    for k in range(LANES):
+        z0 = lane_i[1, k]
+        z1 = lane_i[2, k]
+        if z1 <= z0:
+            continue
+        skip0 = max(z0, min(z1, lo)) if hi > lo else z1
+        skip1 = min(z1, max(z0, hi)) if hi > lo else z1
+        r0 = lane_f[0, k]
+        step = lane_f[1, k]
+        for first, last in ((z0, skip0), (skip1, z1)):
+            for iz in range(uint64(first), uint64(last)):
+                row, fr = _row(r0, step, ramp, iz)
+                below = buf[prof + row * _LANES + uint64(k)]
+                acc[iz, k] += below + fr * (buf[prof + (row + _ONE) * _LANES + uint64(k)] - below)
+
+
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray) -> None:
-    """Fast-path twin of :func:`backproject_padded`; ``padded_t`` is (n, cols + 3, rows + 3)."""
+def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray, lanes: int) -> None:
+    """Fast-path twin of :func:`backproject_padded`; ``padded_t`` is (n, cols + 3, rows + 3).
+
+    ``lanes`` must be :data:`LANES`. It is passed at run time so that LLVM sees the lane loop's
+    trip count as unknown and vectorizes that loop; a compile-time 16 gets it unrolled into
+    scalar code instead (Numba keeps LLVM's SLP vectorizer off)."""
     nz, ny, nx = vol.shape
     n_proj, cols_p, rows_p = padded_t.shape
-    tiles_x = (nx + TILE - 1) // TILE
-    tiles_y = (ny + TILE - 1) // TILE
-    for tile in prange(tiles_x * tiles_y):
-        y0 = (tile // tiles_x) * TILE
-        x0 = (tile % tiles_x) * TILE
-        y1 = min(y0 + TILE, ny)
-        x1 = min(x0 + TILE, nx)
-        acc = np.zeros((y1 - y0, x1 - x0, nz), dtype=np.float32)
-        profile = np.zeros(rows_p, dtype=np.float32)
+    n_lanes = uint64(lanes)
+    groups_x = (nx + LANES - 1) // LANES
+    tiles_y = (ny + TILE_Y - 1) // TILE_Y
+    profile_size = uint64((rows_p + 4) * LANES)
+    prof_a = _PROFILES
+    prof_b = prof_a + profile_size
+    state_a = _R0
+    state_b = _SLOT
+    for task in prange(groups_x * tiles_y):
+        y0 = (task // groups_x) * TILE_Y
+        x0 = (task % groups_x) * LANES
+        y1 = min(y0 + TILE_Y, ny)
+        acc = np.zeros((TILE_Y, nz, LANES), dtype=np.float32)
+        buf = np.zeros(_PROFILES + uint64(2) * profile_size, dtype=np.float32)
         ramp = np.arange(nz).astype(np.float32)
-        for p in range(n_proj):
-            m = mats[p]
-            inv_m12 = _inverse_m12(m)
+        int_a = np.zeros((3, LANES), np.int64)
+        flt_a = np.zeros((2, LANES), np.float32)
+        int_b = np.zeros((3, LANES), np.int64)
+        flt_b = np.zeros((2, LANES), np.float32)
+        for p in range(0, n_proj, 2):
+            two = p + 1 < n_proj
+            m_a = mats[p]
+            m_b = mats[p + 1] if two else m_a
+            inv_a = _inverse_m12(m_a)
+            inv_b = _inverse_m12(m_b)
             for iy in range(y0, y1):
-                for ix in range(x0, x1):
-                    ic, wl, wr, r0, step, lo, hi = _column_setup(m, ix, iy, nz, cols_p, rows_p, inv_m12)
-                    if hi <= lo:
-                        continue
-                    left = padded_t[p, ic]
-                    right = padded_t[p, ic + 1]
-                    j0, j1 = _profile_rows(r0, step, ramp, lo, hi, rows_p)
-                    for j in range(j0, j1):
-                        profile[j] = wl * left[j] + wr * right[j]
-                    a = acc[iy - y0, ix - x0]
-                    for iz in range(uint64(lo), uint64(hi)):
-                        k, fr = _row(r0, step, ramp, iz)
-                        below = profile[k]
-                        a[iz] += below + fr * (profile[k + _ONE] - below)
+                a = acc[iy - y0]
+                lo_a, hi_a = _group_setup(m_a, inv_a, x0, iy, nx, nz, cols_p, rows_p, ramp, padded_t[p],
+                                          int_a, flt_a, buf, state_a, prof_a)
+                lo_b, hi_b = 0, 0
+                if two:
+                    lo_b, hi_b = _group_setup(m_b, inv_b, x0, iy, nx, nz, cols_p, rows_p, ramp,
+                                              padded_t[p + 1], int_b, flt_b, buf, state_b, prof_b)
+                # both projections in one SIMD walk over their common range …
+                lo = max(lo_a, lo_b)
+                hi = min(hi_a, hi_b)
+                if hi <= lo:
+                    lo = hi = 0
+                for iz in range(lo, hi):
+                    z = ramp[iz]
+                    q_a, base_a = _group_base(buf, state_a, prof_a, z)
+                    q_b, base_b = _group_base(buf, state_b, prof_b, z)
+                    out = a[iz]
+                    for k in range(n_lanes):
+                        out[k] += (_three_taps(buf, state_a, q_a, k, z, base_a)
+                                   + _three_taps(buf, state_b, q_b, k, z, base_b))
+                # … each alone over the rest of its own, then lane by lane outside it
+                alone = ((state_a, prof_a, lo_a, hi_a), (state_b, prof_b, lo_b, hi_b))
+                for state, prof, first, last in alone:
+                    for iz in range(first, last):
+                        if iz >= lo and iz < hi:
+                            continue
+                        z = ramp[iz]
+                        q, base = _group_base(buf, state, prof, z)
+                        out = a[iz]
+                        for k in range(n_lanes):
+                            out[k] += _three_taps(buf, state, q, k, z, base)
+                _walk_rest(buf, prof_a, int_a, flt_a, ramp, a, lo_a, hi_a)
+                if two:
+                    _walk_rest(buf, prof_b, int_b, flt_b, ramp, a, lo_b, hi_b)
         for iz in range(nz):
             for iy in range(y0, y1):
-                for ix in range(x0, x1):
-                    vol[iz, iy, ix] += acc[iy - y0, ix - x0, iz]
+                for k in range(LANES):
+                    if x0 + k < nx:
+                        vol[iz, iy, x0 + k] += acc[iy - y0, iz, k]
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def splat_columns(vol_t: np.ndarray, mats: np.ndarray, padded_t: np.ndarray) -> None:
-    """Exact transpose of :func:`backproject_columns`: ``vol_t`` is the volume as (ny, nx, nz)
+    """Transpose of :func:`backproject_columns` (to float32 rounding of the interpolation
+    weights, see the SIMD walk above): ``vol_t`` is the volume as (ny, nx, nz)
     (z contiguous); accumulates into ``padded_t`` (n, cols + 3, rows + 3)."""
     ny, nx, nz = vol_t.shape
     n_proj, cols_p, rows_p = padded_t.shape

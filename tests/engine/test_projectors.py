@@ -199,8 +199,56 @@ def test_the_column_fast_path_is_the_general_kernel(voxel_mm, flip_rows):
     back_general = np.zeros(vol.shape, np.float32)
     cpu.backproject_padded(y, mats, back_general)
     back_columns = np.zeros(vol.shape, np.float32)
-    cpu.backproject_columns(np.ascontiguousarray(y.transpose(0, 2, 1)), mats, back_columns)
+    cpu.backproject_columns(np.ascontiguousarray(y.transpose(0, 2, 1)), mats, back_columns, cpu.LANES)
     np.testing.assert_allclose(back_columns, back_general, rtol=1e-4, atol=1e-4 * back_general.max())
+
+
+def _lane_row_spread(mats: np.ndarray, shape) -> np.ndarray:
+    """Per (projection, row of x-groups): how far apart (in detector rows) the first and the last
+    column of each full group of cpu.LANES columns project, at the top or bottom slice."""
+    from engine.projectors import cpu
+
+    nz, ny, nx = shape
+    x = np.arange(0, nx - cpu.LANES + 1, cpu.LANES)
+
+    def rows(ix, z):
+        v = np.stack(np.broadcast_arrays(ix[:, None], np.arange(ny)[None, :], z, 1.0))
+        h = np.einsum("pij,j...->pi...", mats.astype(np.float64), v)
+        return h[:, 1] / h[:, 2]
+
+    spreads = [np.abs(rows(x + cpu.LANES - 1, z) - rows(x, z)) for z in (0, nz - 1)]
+    return np.maximum(*spreads)
+
+
+@pytest.mark.parametrize("source_object_mm", [400.0, 6.0], ids=["lanes-within-a-row", "steep-cone"])
+def test_the_simd_back_projection_walk_is_the_general_kernel(source_object_mm):
+    # The back-projector walks 16 neighbouring columns at once when their rows differ by less than
+    # a detector row and column by column otherwise. Either way, with groups cut by the volume's
+    # edge (53 = 3 × 16 + 5 columns), lanes that miss the detector (the volume is wider than the
+    # field of view), slices above and below it, and an odd number of projections (the last one
+    # walks alone, not in a pair), it must be the general kernel's operator.
+    from engine.projectors import cpu
+
+    g = ScanGeometry("cone", np.linspace(0, 2 * np.pi, 7, endpoint=False), (40, 48), (0.1, 0.1),
+                     source_object_mm, 2 * source_object_mm)
+    vol = VolumeGeometry((44, 21, 53), 0.05, center_mm=(0.02, -0.03, 0.04))
+    mats = projection_matrices(g, vol).astype(np.float32)
+    spread = _lane_row_spread(mats, vol.shape)
+    if source_object_mm > 100:
+        assert spread.max() < 0.5  # every group that lands whole walks in SIMD …
+    else:
+        assert spread.max() > 1.5 and spread.min() < 0.5  # … here only some do
+
+    rows, cols = g.detector_shape
+    y = np.zeros((g.n_projections, rows + 3, cols + 3), np.float32)
+    y[:, 1 : rows + 1, 1 : cols + 1] = np.random.default_rng(8).random((g.n_projections, rows, cols),
+                                                                       dtype=np.float32)
+    general = np.zeros(vol.shape, np.float32)
+    cpu.backproject_padded(y, mats, general)
+    lanes = np.zeros(vol.shape, np.float32)
+    cpu.backproject_columns(np.ascontiguousarray(y.transpose(0, 2, 1)), mats, lanes, cpu.LANES)
+    assert np.count_nonzero(general) > 0.5 * general.size
+    np.testing.assert_allclose(lanes, general, rtol=1e-4, atol=1e-5 * general.max())
 
 
 def test_a_projector_keeps_each_subsets_plan_apart():
