@@ -308,6 +308,8 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
                 hi = min(hi_a, hi_b)
                 if hi <= lo:
                     lo = hi = 0
+                lo = uint64(lo)  # unsigned: no negative-index handling on a[iz]
+                hi = uint64(hi)
                 for iz in range(lo, hi):
                     z = ramp[iz]
                     q_a, base_a = _group_base(buf, state_a, prof_a, z)
@@ -319,7 +321,7 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
                 # … each alone over the rest of its own, then lane by lane outside it
                 alone = ((state_a, prof_a, lo_a, hi_a), (state_b, prof_b, lo_b, hi_b))
                 for state, prof, first, last in alone:
-                    for iz in range(first, last):
+                    for iz in range(uint64(first), uint64(last)):
                         if iz >= lo and iz < hi:
                             continue
                         z = ramp[iz]
