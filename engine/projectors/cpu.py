@@ -184,11 +184,11 @@ _PROFILES = uint64(4 * LANES)
 
 
 @njit(inline="always", fastmath=True)
-def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, ramp, img, lane_i, lane_f, buf, state, prof):
-    """Set up the LANES columns x0 … of row iy for one projection: per lane (column, z range)
-    into ``lane_i``, (wl, wr, r0, step) into ``lane_f``, r0 / step at ``buf[state:]`` and the
-    interleaved profile at ``buf[prof:]``. Returns the common z range [lo, hi) that the SIMD walk
-    may take, empty when a lane misses the detector or the rows spread a row or more."""
+def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, ramp, img, z_range, buf, state, prof):
+    """Set up the LANES columns x0 … of row iy for one projection: each lane's z range into
+    ``z_range`` (2, LANES), its row at z = 0 and its step at ``buf[state:]``, the interleaved
+    profiles at ``buf[prof:]``. Returns the common z range [lo, hi) that the SIMD walk may take,
+    empty when a lane misses the detector or the rows spread a row or more."""
     live = 0
     lo = 0
     hi = nz
@@ -197,11 +197,8 @@ def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, ramp, img, lane_i, 
         ic, wl, wr, r0, step, z0, z1 = _column_setup(m, ix, iy, nz, cols_p, rows_p, inv_m12)
         if x0 + k >= nx:
             z0 = z1 = 0
-        lane_i[0, k] = ic
-        lane_i[1, k] = z0
-        lane_i[2, k] = z1
-        lane_f[0, k] = r0
-        lane_f[1, k] = step
+        z_range[0, k] = z0
+        z_range[1, k] = z1
         buf[state + _R0 + uint64(k)] = r0
         buf[state + _STEP + uint64(k)] = step
         if z1 > z0:
@@ -215,9 +212,10 @@ def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, ramp, img, lane_i, 
                 buf[prof + j * _LANES + uint64(k)] = wl * left[j] + wr * right[j]
     if live < LANES or hi <= lo:
         return 0, 0
-    last = LANES - 1
     for z in (ramp[lo], ramp[hi - 1]):  # the spread is linear in z: check both ends
-        if abs((lane_f[0, last] + lane_f[1, last] * z) - (lane_f[0, 0] + lane_f[1, 0] * z)) >= 0.99:
+        first = buf[state + _R0] + buf[state + _STEP] * z
+        last = buf[state + _R0 + _LANES - _ONE] + buf[state + _STEP + _LANES - _ONE] * z
+        if abs(last - first) >= 0.99:
             return 0, 0
     return lo, hi
 
@@ -243,17 +241,17 @@ def _three_taps(buf, state, q, k, z, base):
 
 
 @njit(inline="always", fastmath=True)
-def _walk_rest(buf, prof, lane_i, lane_f, ramp, acc, lo, hi):
+def _walk_rest(buf, state, prof, z_range, ramp, acc, lo, hi):
     """The one-column walk of every lane over its own z range outside [lo, hi)."""
     for k in range(LANES):
-        z0 = lane_i[1, k]
-        z1 = lane_i[2, k]
+        z0 = z_range[0, k]
+        z1 = z_range[1, k]
         if z1 <= z0:
             continue
         skip0 = max(z0, min(z1, lo)) if hi > lo else z1
         skip1 = min(z1, max(z0, hi)) if hi > lo else z1
-        r0 = lane_f[0, k]
-        step = lane_f[1, k]
+        r0 = buf[state + _R0 + uint64(k)]
+        step = buf[state + _STEP + uint64(k)]
         for first, last in ((z0, skip0), (skip1, z1)):
             for iz in range(uint64(first), uint64(last)):
                 row, fr = _row(r0, step, ramp, iz)
@@ -285,10 +283,8 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
         acc = np.zeros((TILE_Y, nz, LANES), dtype=np.float32)
         buf = np.zeros(_PROFILES + uint64(2) * profile_size, dtype=np.float32)
         ramp = np.arange(nz).astype(np.float32)
-        int_a = np.zeros((3, LANES), np.int64)
-        flt_a = np.zeros((2, LANES), np.float32)
-        int_b = np.zeros((3, LANES), np.int64)
-        flt_b = np.zeros((2, LANES), np.float32)
+        z_range_a = np.zeros((2, LANES), np.int64)
+        z_range_b = np.zeros((2, LANES), np.int64)
         for p in range(0, n_proj, 2):
             two = p + 1 < n_proj
             m_a = mats[p]
@@ -298,11 +294,11 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
             for iy in range(y0, y1):
                 a = acc[iy - y0]
                 lo_a, hi_a = _group_setup(m_a, inv_a, x0, iy, nx, nz, cols_p, rows_p, ramp, padded_t[p],
-                                          int_a, flt_a, buf, state_a, prof_a)
+                                          z_range_a, buf, state_a, prof_a)
                 lo_b, hi_b = 0, 0
                 if two:
                     lo_b, hi_b = _group_setup(m_b, inv_b, x0, iy, nx, nz, cols_p, rows_p, ramp,
-                                              padded_t[p + 1], int_b, flt_b, buf, state_b, prof_b)
+                                              padded_t[p + 1], z_range_b, buf, state_b, prof_b)
                 # both projections in one SIMD walk over their common range …
                 lo = max(lo_a, lo_b)
                 hi = min(hi_a, hi_b)
@@ -329,9 +325,9 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
                         out = a[iz]
                         for k in range(n_lanes):
                             out[k] += _three_taps(buf, state, q, k, z, base)
-                _walk_rest(buf, prof_a, int_a, flt_a, ramp, a, lo_a, hi_a)
+                _walk_rest(buf, state_a, prof_a, z_range_a, ramp, a, lo_a, hi_a)
                 if two:
-                    _walk_rest(buf, prof_b, int_b, flt_b, ramp, a, lo_b, hi_b)
+                    _walk_rest(buf, state_b, prof_b, z_range_b, ramp, a, lo_b, hi_b)
         for iz in range(nz):
             for iy in range(y0, y1):
                 for k in range(LANES):
