@@ -213,19 +213,26 @@ def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, ramp, img, z_range,
     if live < LANES or hi <= lo:
         return 0, 0
     for z in (ramp[lo], ramp[hi - 1]):  # the spread is linear in z: check both ends
-        first = buf[state + _R0] + buf[state + _STEP] * z
-        last = buf[state + _R0 + _LANES - _ONE] + buf[state + _STEP + _LANES - _ONE] * z
+        first, last = _end_rows(buf, state, z)
         if abs(last - first) >= 0.99:
             return 0, 0
     return lo, hi
 
 
 @njit(inline="always", fastmath=True)
+def _end_rows(buf, state, z):
+    """Rows of the group's first and last lane at slice value z: the lowest and the highest
+    (a row is monotonic along x)."""
+    first = buf[state + _R0] + buf[state + _STEP] * z
+    last = buf[state + _R0 + _LANES - _ONE] + buf[state + _STEP + _LANES - _ONE] * z
+    return first, last
+
+
+@njit(inline="always", fastmath=True)
 def _group_base(buf, state, prof, z):
     """(index of row ``base`` in the interleaved profile, base as float32) at slice value z:
     base is the lowest lane's row, i.e. that of the first or the last lane."""
-    first = buf[state + _R0] + buf[state + _STEP] * z
-    last = buf[state + _R0 + _LANES - _ONE] + buf[state + _STEP + _LANES - _ONE] * z
+    first, last = _end_rows(buf, state, z)
     base = np.int32(min(first, last))
     return prof + uint64(base) * _LANES, np.float32(base)
 
@@ -248,8 +255,8 @@ def _walk_rest(buf, state, prof, z_range, ramp, acc, lo, hi):
         z1 = z_range[1, k]
         if z1 <= z0:
             continue
-        skip0 = max(z0, min(z1, lo)) if hi > lo else z1
-        skip1 = min(z1, max(z0, hi)) if hi > lo else z1
+        # a non-empty [lo, hi) lies inside every lane's range (it is their intersection)
+        skip0, skip1 = (lo, hi) if hi > lo else (z1, z1)
         r0 = buf[state + _R0 + uint64(k)]
         step = buf[state + _STEP + uint64(k)]
         for first, last in ((z0, skip0), (skip1, z1)):
@@ -274,7 +281,7 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
     profile_size = uint64((rows_p + 4) * LANES)
     prof_a = _PROFILES
     prof_b = prof_a + profile_size
-    state_a = _R0
+    state_a = uint64(0)
     state_b = _SLOT
     for task in prange(groups_x * tiles_y):
         y0 = (task // groups_x) * TILE_Y
