@@ -176,19 +176,24 @@ def _inverse_m12(m):
 
 
 # Layout of the back-projector's per-task buffer (float32): the rows at z = 0 and the steps of
-# the two projections' lane groups, then their interleaved profiles.
+# the two projections' lane groups, the column weights of the group being built, then the two
+# projections' interleaved profiles.
 _R0 = uint64(0)
 _STEP = uint64(LANES)
 _SLOT = uint64(2 * LANES)  # offset of the second projection's r0 / step
-_PROFILES = uint64(4 * LANES)
+_WL = uint64(4 * LANES)  # the lanes' column weights, while their profiles are built
+_WR = uint64(5 * LANES)
+_PROFILES = uint64(6 * LANES)
+_HALF_LANES = uint64(LANES // 2)
 
 
 @njit(inline="always", fastmath=True)
-def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, ramp, img, z_range, buf, state, prof):
+def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, ramp, img, lane, buf, pairs, state, prof):
     """Set up the LANES columns x0 … of row iy for one projection: each lane's z range into
-    ``z_range`` (2, LANES), its row at z = 0 and its step at ``buf[state:]``, the interleaved
-    profiles at ``buf[prof:]``. Returns the common z range [lo, hi) that the SIMD walk may take,
-    empty when a lane misses the detector or the rows spread a row or more."""
+    ``lane[0:2]``, its row at z = 0 and its step at ``buf[state:]``, the interleaved profiles at
+    ``buf[prof:]`` (``pairs`` is ``buf`` seen as complex64). Returns the common z range [lo, hi)
+    that the SIMD walk may take, empty when a lane misses the detector or the rows spread a row
+    or more."""
     live = 0
     lo = 0
     hi = nz
@@ -197,19 +202,22 @@ def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, ramp, img, z_range,
         ic, wl, wr, r0, step, z0, z1 = _column_setup(m, ix, iy, nz, cols_p, rows_p, inv_m12)
         if x0 + k >= nx:
             z0 = z1 = 0
-        z_range[0, k] = z0
-        z_range[1, k] = z1
+        lane[0, k] = z0
+        lane[1, k] = z1
         buf[state + _R0 + uint64(k)] = r0
         buf[state + _STEP + uint64(k)] = step
+        j0 = j1 = uint64(0)
         if z1 > z0:
             live += 1
             lo = max(lo, z0)
             hi = min(hi, z1)
-            left = img[ic]
-            right = img[ic + 1]
             j0, j1 = _profile_rows(r0, step, ramp, z0, z1, rows_p)
-            for j in range(j0, j1):
-                buf[prof + j * _LANES + uint64(k)] = wl * left[j] + wr * right[j]
+        lane[2, k] = j0
+        lane[3, k] = j1
+        lane[4, k] = ic
+        buf[_WL + uint64(k)] = wl
+        buf[_WR + uint64(k)] = wr
+    _build_profiles(img, lane, buf, pairs, prof)
     if live < LANES or hi <= lo:
         return 0, 0
     for z in (ramp[lo], ramp[hi - 1]):  # the spread is linear in z: check both ends
@@ -217,6 +225,33 @@ def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, ramp, img, z_range,
         if abs(last - first) >= 0.99:
             return 0, 0
     return lo, hi
+
+
+@njit(inline="always", fastmath=True)
+def _build_profiles(img, lane, buf, pairs, prof):
+    """Each live lane's profile, wl·img[ic] + wr·img[ic + 1], over its rows [j0, j1), written
+    interleaved. Lanes go in pairs, each row's two values in one 8-byte store (``pairs`` is the
+    buffer seen as complex64): twice as fast as one strided float store per value. A pair fills
+    the union of its lanes' row ranges; the extra rows are never read."""
+    for h in range(LANES // 2):
+        k = 2 * h
+        j0 = lane[2, k] if lane[3, k] > lane[2, k] else lane[2, k + 1]
+        j1 = lane[3, k]
+        if lane[3, k + 1] > lane[2, k + 1]:
+            j0 = min(j0, lane[2, k + 1])
+            j1 = max(j1, lane[3, k + 1])
+        left_a = img[lane[4, k]]
+        right_a = img[lane[4, k] + 1]
+        left_b = img[lane[4, k + 1]]
+        right_b = img[lane[4, k + 1] + 1]
+        wl_a = buf[_WL + uint64(k)]
+        wr_a = buf[_WR + uint64(k)]
+        wl_b = buf[_WL + uint64(k + 1)]
+        wr_b = buf[_WR + uint64(k + 1)]
+        q = prof // uint64(2) + uint64(h)
+        for j in range(uint64(j0), uint64(j1)):
+            pairs[q + j * _HALF_LANES] = complex(wl_a * left_a[j] + wr_a * right_a[j],
+                                                 wl_b * left_b[j] + wr_b * right_b[j])
 
 
 @njit(inline="always", fastmath=True)
@@ -248,11 +283,11 @@ def _three_taps(buf, state, q, k, z, base):
 
 
 @njit(inline="always", fastmath=True)
-def _walk_rest(buf, state, prof, z_range, ramp, acc, lo, hi):
+def _walk_rest(buf, state, prof, lane, ramp, acc, lo, hi):
     """The one-column walk of every lane over its own z range outside [lo, hi)."""
     for k in range(LANES):
-        z0 = z_range[0, k]
-        z1 = z_range[1, k]
+        z0 = lane[0, k]
+        z1 = lane[1, k]
         if z1 <= z0:
             continue
         # a non-empty [lo, hi) lies inside every lane's range (it is their intersection)
@@ -290,8 +325,9 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
         acc = np.zeros((TILE_Y, nz, LANES), dtype=np.float32)
         buf = np.zeros(_PROFILES + uint64(2) * profile_size, dtype=np.float32)
         ramp = np.arange(nz).astype(np.float32)
-        z_range_a = np.zeros((2, LANES), np.int64)
-        z_range_b = np.zeros((2, LANES), np.int64)
+        pairs = buf.view(np.complex64)
+        lane_a = np.zeros((5, LANES), np.int64)  # per lane: z range, profile rows, column
+        lane_b = np.zeros((5, LANES), np.int64)
         for p in range(0, n_proj, 2):
             two = p + 1 < n_proj
             m_a = mats[p]
@@ -301,11 +337,11 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
             for iy in range(y0, y1):
                 a = acc[iy - y0]
                 lo_a, hi_a = _group_setup(m_a, inv_a, x0, iy, nx, nz, cols_p, rows_p, ramp, padded_t[p],
-                                          z_range_a, buf, state_a, prof_a)
+                                          lane_a, buf, pairs, state_a, prof_a)
                 lo_b, hi_b = 0, 0
                 if two:
                     lo_b, hi_b = _group_setup(m_b, inv_b, x0, iy, nx, nz, cols_p, rows_p, ramp,
-                                              padded_t[p + 1], z_range_b, buf, state_b, prof_b)
+                                              padded_t[p + 1], lane_b, buf, pairs, state_b, prof_b)
                 # both projections in one SIMD walk over their common range …
                 lo = max(lo_a, lo_b)
                 hi = min(hi_a, hi_b)
@@ -332,9 +368,9 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
                         out = a[iz]
                         for k in range(n_lanes):
                             out[k] += _three_taps(buf, state, q, k, z, base)
-                _walk_rest(buf, state_a, prof_a, z_range_a, ramp, a, lo_a, hi_a)
+                _walk_rest(buf, state_a, prof_a, lane_a, ramp, a, lo_a, hi_a)
                 if two:
-                    _walk_rest(buf, state_b, prof_b, z_range_b, ramp, a, lo_b, hi_b)
+                    _walk_rest(buf, state_b, prof_b, lane_b, ramp, a, lo_b, hi_b)
         for iz in range(nz):
             for iy in range(y0, y1):
                 for k in range(LANES):
