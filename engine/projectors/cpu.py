@@ -188,39 +188,73 @@ _HALF_LANES = uint64(LANES // 2)
 
 
 @njit(inline="always", fastmath=True)
-def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, ramp, img, lane, buf, pairs, state, prof):
-    """Set up the LANES columns x0 … of row iy for one projection: each lane's z range into
-    ``lane[0:2]``, its row at z = 0 and its step at ``buf[state:]``, the interleaved profiles at
-    ``buf[prof:]`` (``pairs`` is ``buf`` seen as complex64). Returns the common z range [lo, hi)
-    that the SIMD walk may take, empty when a lane misses the detector or the rows spread a row
-    or more."""
-    live = 0
+def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, img, n_lanes, lane, buf, pairs, state, prof):
+    """Set up the LANES columns x0 … of row iy for one projection: each lane's z range, profile
+    rows and detector column into ``lane`` (5, LANES), its row at z = 0 and its step at
+    ``buf[state:]``, the interleaved profiles at ``buf[prof:]`` (``pairs`` is ``buf`` seen as
+    complex64). Returns the common z range [lo, hi) that the SIMD walk may take, empty when a
+    lane misses the detector or the rows spread a row or more.
+
+    The rule of :func:`_column_setup`, in float32 and without branches over the lanes (``n_lanes``
+    = LANES at run time, see :func:`backproject_columns`) so that LLVM vectorizes it."""
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    top = np.float64(rows_p - 2)
+    fy = np.float32(iy)
+    c_base = m[0, 1] * fy + m[0, 3]
+    r_base = m[1, 1] * fy + m[1, 3]
+    d_base = m[2, 1] * fy + m[2, 3]
+    for k in range(n_lanes):
+        x = x0 + np.int64(k)
+        depth = m[2, 0] * np.float32(min(x, nx - 1)) + d_base
+        inv = one / depth
+        c = (m[0, 0] * np.float32(min(x, nx - 1)) + c_base) * inv + one
+        r0 = np.float64((m[1, 0] * np.float32(min(x, nx - 1)) + r_base) * inv) + 1.0
+        step = np.float64(m[1, 2] * inv)
+        live = c > zero and c < np.float32(cols_p - 2) and x < nx
+        c = min(max(c, zero), np.float32(cols_p - 2))  # img[ic + 1] stays inside
+        ic = np.int32(c)
+        fc = c - np.float32(ic)
+        w = inv * inv if live else zero
+        # z range with 0 <= r0 + step·z <= top; 1/step = depth / m12 needs no second division
+        inv_step = np.float64(depth) * inv_m12
+        z_a = -r0 * inv_step
+        z_b = (top - r0) * inv_step
+        lo_z = min(max(np.ceil(min(z_a, z_b)), 0.0), np.float64(nz))
+        hi_z = min(max(np.floor(max(z_a, z_b)) + 1.0, 0.0), np.float64(nz))
+        inside = r0 >= 0.0 and r0 <= top
+        if step == 0.0:  # rows constant in z: all slices or none
+            lo_z = 0.0
+            hi_z = np.float64(nz) if inside else 0.0
+        if not live:
+            hi_z = lo_z
+        # the profile rows the walk over [lo, hi) touches (:func:`_profile_rows`)
+        r0_32 = np.float32(r0)
+        step_32 = np.float32(step)
+        a = r0_32 + step_32 * np.float32(lo_z)
+        b = r0_32 + step_32 * np.float32(hi_z - 1.0)
+        j0 = max(np.int32(0), np.int32(min(a, b)) - np.int32(1))
+        j1 = min(np.int32(rows_p), np.int32(max(a, b)) + np.int32(3))
+        lane[0, k] = np.int32(lo_z)
+        lane[1, k] = np.int32(hi_z)
+        lane[2, k] = j0 if hi_z > lo_z else np.int32(0)
+        lane[3, k] = j1 if hi_z > lo_z else np.int32(0)
+        lane[4, k] = ic
+        buf[state + _R0 + k] = r0_32
+        buf[state + _STEP + k] = step_32
+        buf[_WL + k] = w - w * fc
+        buf[_WR + k] = w * fc
+    _build_profiles(img, lane, buf, pairs, prof)
     lo = 0
     hi = nz
     for k in range(LANES):
-        ix = min(x0 + k, nx - 1)
-        ic, wl, wr, r0, step, z0, z1 = _column_setup(m, ix, iy, nz, cols_p, rows_p, inv_m12)
-        if x0 + k >= nx:
-            z0 = z1 = 0
-        lane[0, k] = z0
-        lane[1, k] = z1
-        buf[state + _R0 + uint64(k)] = r0
-        buf[state + _STEP + uint64(k)] = step
-        j0 = j1 = uint64(0)
-        if z1 > z0:
-            live += 1
-            lo = max(lo, z0)
-            hi = min(hi, z1)
-            j0, j1 = _profile_rows(r0, step, ramp, z0, z1, rows_p)
-        lane[2, k] = j0
-        lane[3, k] = j1
-        lane[4, k] = ic
-        buf[_WL + uint64(k)] = wl
-        buf[_WR + uint64(k)] = wr
-    _build_profiles(img, lane, buf, pairs, prof)
-    if live < LANES or hi <= lo:
+        lo = max(lo, np.int64(lane[0, k]))
+        hi = min(hi, np.int64(lane[1, k]))
+        if lane[1, k] <= lane[0, k]:
+            return 0, 0
+    if hi <= lo:
         return 0, 0
-    for z in (ramp[lo], ramp[hi - 1]):  # the spread is linear in z: check both ends
+    for z in (np.float32(lo), np.float32(hi - 1)):  # the spread is linear in z: check both ends
         first, last = _end_rows(buf, state, z)
         if abs(last - first) >= 0.99:
             return 0, 0
@@ -286,8 +320,8 @@ def _three_taps(buf, state, q, k, z, base):
 def _walk_rest(buf, state, prof, lane, ramp, acc, lo, hi):
     """The one-column walk of every lane over its own z range outside [lo, hi)."""
     for k in range(LANES):
-        z0 = lane[0, k]
-        z1 = lane[1, k]
+        z0 = np.int64(lane[0, k])
+        z1 = np.int64(lane[1, k])
         if z1 <= z0:
             continue
         # a non-empty [lo, hi) lies inside every lane's range (it is their intersection)
@@ -326,8 +360,8 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
         buf = np.zeros(_PROFILES + uint64(2) * profile_size, dtype=np.float32)
         ramp = np.arange(nz).astype(np.float32)
         pairs = buf.view(np.complex64)
-        lane_a = np.zeros((5, LANES), np.int64)  # per lane: z range, profile rows, column
-        lane_b = np.zeros((5, LANES), np.int64)
+        lane_a = np.zeros((5, LANES), np.int32)  # per lane: z range, profile rows, column
+        lane_b = np.zeros((5, LANES), np.int32)
         for p in range(0, n_proj, 2):
             two = p + 1 < n_proj
             m_a = mats[p]
@@ -336,12 +370,12 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
             inv_b = _inverse_m12(m_b)
             for iy in range(y0, y1):
                 a = acc[iy - y0]
-                lo_a, hi_a = _group_setup(m_a, inv_a, x0, iy, nx, nz, cols_p, rows_p, ramp, padded_t[p],
+                lo_a, hi_a = _group_setup(m_a, inv_a, x0, iy, nx, nz, cols_p, rows_p, padded_t[p], n_lanes,
                                           lane_a, buf, pairs, state_a, prof_a)
                 lo_b, hi_b = 0, 0
                 if two:
-                    lo_b, hi_b = _group_setup(m_b, inv_b, x0, iy, nx, nz, cols_p, rows_p, ramp,
-                                              padded_t[p + 1], lane_b, buf, pairs, state_b, prof_b)
+                    lo_b, hi_b = _group_setup(m_b, inv_b, x0, iy, nx, nz, cols_p, rows_p,
+                                              padded_t[p + 1], n_lanes, lane_b, buf, pairs, state_b, prof_b)
                 # both projections in one SIMD walk over their common range …
                 lo = max(lo_a, lo_b)
                 hi = min(hi_a, hi_b)
