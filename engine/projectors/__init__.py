@@ -138,7 +138,7 @@ class Projector:
         vol = xp.ascontiguousarray(xp.asarray(volume_data, dtype=xp.float32))
         if columns:
             padded_t = np.zeros((sub.n_projections, cols + 3, rows + 3), dtype=np.float32)
-            cpu.splat_columns(np.ascontiguousarray(vol.transpose(1, 2, 0)), mats, padded_t)
+            cpu.splat_columns(cpu.lane_major(vol), vol.shape[2], mats, padded_t, cpu.LANES)
             splatted = padded_t[:, 1 : cols + 1, 1 : rows + 1].transpose(0, 2, 1)
         else:
             padded = xp.zeros((sub.n_projections, rows + 3, cols + 3), dtype=xp.float32)

@@ -96,75 +96,59 @@ def splat_padded(vol: np.ndarray, mats: np.ndarray, padded: np.ndarray) -> None:
 # computed, not accumulated, as r0 + step·z in float32, with unsigned indices (no wraparound
 # checks).
 #
-# The splat walks one column at a time: it reads a z-contiguous copy of the volume and scatters
-# into two profiles (the row below and the row above each voxel), so that neighbouring slices
-# never chain through the same memory cell, then spreads them onto the two columns.
+# Both kernels walk LANES neighbouring columns (along x) at once, in SIMD, and set each group
+# up in one place (:func:`_group_setup`), so they take the same walks and stay transposes.
+# The group's rows at one z differ by less than a detector row (checked per group), so with
+# base = the lowest lane's row, every lane's two taps lie among rows base, base + 1, base + 2:
+# the walk reads (back-projection) or accumulates into (splat) those three rows of the group's
+# profiles, stored interleaved (row-major, LANES wide), with hat weights max(0, 1 − |t − j|)
+# (t = row − base), which are the same linear interpolation as the one-column walk's
+# (1 − fr, fr) up to float32 rounding. Every load and store is then contiguous across lanes,
+# which LLVM vectorizes; it cannot vectorize a one-column walk, whose accesses are gathers and
+# scatters (slower than scalar code on AMD Zen). Lanes outside the group's common z range, and
+# groups whose rows spread a row or more (steep cone angles), take the one-column walk.
 #
-# The back-projector walks LANES neighbouring columns (along x) at once, in SIMD. Their rows
-# at one z differ by less than a detector row (checked per group), so with base = the lowest
-# lane's row, every lane's two taps lie among rows base, base + 1, base + 2: the walk reads
-# those three rows of the group's profiles, stored interleaved (row-major, LANES wide), with
-# hat weights max(0, 1 − |t − j|) (t = row − base), which are the same linear interpolation as
-# the splat's (1 − fr, fr) up to float32 rounding. Every load and store is then contiguous
-# across lanes, which LLVM vectorizes; it cannot vectorize the one-column walk, whose reads
-# are gathers (slower than scalar code on AMD Zen). Two projections share each walk, halving
-# the accumulator traffic. Lanes outside the group's common z range, and groups whose rows
-# spread a row or more (steep cone angles), take the one-column walk.
+# The back-projector builds the profiles from the detector before its walk and shares each
+# walk between two projections (halving the accumulator traffic); the splat walks one
+# projection, then spreads the profiles back onto the detector columns.
 
 LANES = 16  # columns per SIMD group (two AVX2 registers of float32)
-TILE_Y = 16  # rows of such groups per parallel task
+TILE_Y = 16  # rows of such groups per parallel task of the back-projector
 _ONE = uint64(1)
 _LANES = uint64(LANES)
 _TWO_LANES = uint64(2 * LANES)
+_HALF_LANES = uint64(LANES // 2)
+
+# Layout of a group's lane state (float32): the rows at z = 0 and the steps (the back-projector
+# keeps a second projection's at _SLOT), the column weights while profiles are built or spread.
+# The back-projector keeps it at the start of the buffer that also holds its profiles (one
+# run-time alias check per walked slice); the splat, which stores into its profiles, keeps it
+# in an array of its own (else LLVM guards every slice with a dozen overlap checks).
+_R0 = uint64(0)
+_STEP = uint64(LANES)
+_SLOT = uint64(2 * LANES)
+_WL = uint64(4 * LANES)
+_WR = uint64(5 * LANES)
+_STATE = uint64(6 * LANES)  # size of the state; the back-projector's profiles follow it
 
 
-@njit(inline="always", fastmath=True)
-def _column_setup(m, ix, iy, nz, cols_p, rows_p, inv_m12):
-    """(ic, wl, wr, r0, step, lo, hi) of voxel column (ix, iy): the column's left/right weights
-    (bilinear times the inverse square depth ratio), its row at z = 0 and per slice (float32),
-    and the z range [lo, hi) landing inside the padded detector; hi <= lo when it misses."""
-    depth = m[2, 0] * ix + m[2, 1] * iy + m[2, 3]
-    inv = np.float32(1.0) / depth
-    c = (m[0, 0] * ix + m[0, 1] * iy + m[0, 3]) * inv + np.float32(1.0)
-    r0 = np.float64((m[1, 0] * ix + m[1, 1] * iy + m[1, 3]) * inv) + 1.0
-    step = np.float64(m[1, 2] * inv)
-    zero = np.float32(0.0)
-    if not (c > 0.0 and c < cols_p - 2):
-        return 0, zero, zero, np.float32(r0), np.float32(step), 0, 0  # off the detector
-    ic = np.int32(c)
-    fc = np.float32(c - np.float32(ic))
-    w = inv * inv
-    top = np.float64(rows_p - 2)
-    # z range with 0 <= r0 + step·z <= top; 1/step = depth / m12 needs no second division
-    if step != 0.0:
-        inv_step = np.float64(depth) * inv_m12
-        z_a = -r0 * inv_step
-        z_b = (top - r0) * inv_step
-        z_first = min(z_a, z_b)
-        z_last = max(z_a, z_b)
-        lo = max(0, int(z_first) + (1 if z_first > int(z_first) else 0)) if z_first > 0 else 0
-        hi = min(nz, int(z_last) + 1) if z_last >= 0 else 0
-    else:
-        lo, hi = (0, nz) if (r0 >= 0.0 and r0 <= top) else (0, 0)
-    return ic, np.float32(w - w * fc), np.float32(w * fc), np.float32(r0), np.float32(step), lo, hi
-
-
-@njit(inline="always", fastmath=True)
-def _profile_rows(r0, step, ramp, lo, hi, rows_p):
-    """[j0, j1): the detector rows the walk over [lo, hi) reads or writes (rows ir and ir + 1),
-    with one row to spare on each side against rounding."""
-    a = r0 + step * ramp[lo]
-    b = r0 + step * ramp[hi - 1]
-    j0 = max(0, np.int32(min(a, b)) - 1)
-    j1 = min(rows_p, np.int32(max(a, b)) + 3)
-    return uint64(j0), uint64(j1)
+def lane_major(vol: np.ndarray) -> np.ndarray:
+    """``vol`` (nz, ny, nx) as (ny, groups, nz, LANES), x padded with zeros to whole groups:
+    the layout :func:`splat_columns` reads, each group's walk one contiguous stream."""
+    nz, ny, nx = vol.shape
+    groups = -(-nx // LANES)
+    out = np.zeros((ny, groups, nz, LANES), dtype=np.float32)
+    whole = nx // LANES * LANES
+    view = out.transpose(2, 0, 1, 3)  # (nz, ny, groups, LANES), a view into out
+    view[:, :, : nx // LANES] = vol[:, :, :whole].reshape(nz, ny, -1, LANES)
+    if whole < nx:
+        view[:, :, -1, : nx - whole] = vol[:, :, whole:]  # the last, partial group
+    return out
 
 
 @njit(inline="always", fastmath=True)
 def _row(r0, step, ramp, iz):
-    """(row index, fraction) of slice iz of a column: the one expression for a voxel's row, in
-    the splat and in both walks of the back-projector (the SIMD walk's hat weights on it equal
-    (1 − fraction, fraction) up to float32 rounding)."""
+    """(row index, fraction) of slice iz of a column: the one-column walks' row."""
     r = r0 + step * ramp[iz]
     ir = np.int32(r)
     return uint64(ir), r - np.float32(ir)
@@ -175,60 +159,49 @@ def _inverse_m12(m):
     return 1.0 / np.float64(m[1, 2]) if m[1, 2] != 0.0 else 0.0
 
 
-# Layout of the back-projector's per-task buffer (float32): the rows at z = 0 and the steps of
-# the two projections' lane groups, the column weights of the group being built, then the two
-# projections' interleaved profiles.
-_R0 = uint64(0)
-_STEP = uint64(LANES)
-_SLOT = uint64(2 * LANES)  # offset of the second projection's r0 / step
-_WL = uint64(4 * LANES)  # the lanes' column weights, while their profiles are built
-_WR = uint64(5 * LANES)
-_PROFILES = uint64(6 * LANES)
-_HALF_LANES = uint64(LANES // 2)
-
-
 @njit(inline="always", fastmath=True)
-def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, img, n_lanes, lane, buf, pairs, state, prof):
-    """Set up the LANES columns x0 … of row iy for one projection: each lane's z range, profile
-    rows and detector column into ``lane`` (5, LANES), its row at z = 0 and its step at
-    ``buf[state:]``, the interleaved profiles at ``buf[prof:]`` (``pairs`` is ``buf`` seen as
-    complex64). Returns the common z range [lo, hi) that the SIMD walk may take, empty when a
-    lane misses the detector or the rows spread a row or more.
+def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane, st, state):
+    """Set up the LANES columns x0 … of row iy for one projection: each lane's z range [z0, z1)
+    (the slices whose rows fall inside the padded detector), the profile rows [j0, j1) a walk
+    over it touches and its detector column ic into ``lane`` (5, LANES); its row at z = 0 and
+    its step at ``st[state:]``; its column weights (bilinear times the inverse square depth
+    ratio) at ``st[_WL:]`` and ``st[_WR:]``. Returns the common z range [lo, hi) that the SIMD
+    walk may take, empty when a lane misses the detector or the rows spread a row or more.
 
-    The rule of :func:`_column_setup`, in float32 and without branches over the lanes (``n_lanes``
-    = LANES at run time, see :func:`backproject_columns`) so that LLVM vectorizes it."""
+    Written without branches over the lanes (``n_lanes`` = LANES at run time, see
+    :func:`backproject_columns`) so that LLVM vectorizes it."""
     zero = np.float32(0.0)
-    one = np.float32(1.0)
     top = np.float64(rows_p - 2)
-    fy = np.float32(iy)
+    fy = np.float64(iy)
     c_base = m[0, 1] * fy + m[0, 3]
     r_base = m[1, 1] * fy + m[1, 3]
     d_base = m[2, 1] * fy + m[2, 3]
     for k in range(n_lanes):
+        # float64 up to the row and column: their float32 rounding is then the only one
         x = x0 + np.int64(k)
-        depth = m[2, 0] * np.float32(min(x, nx - 1)) + d_base
-        inv = one / depth
-        c = (m[0, 0] * np.float32(min(x, nx - 1)) + c_base) * inv + one
-        r0 = np.float64((m[1, 0] * np.float32(min(x, nx - 1)) + r_base) * inv) + 1.0
-        step = np.float64(m[1, 2] * inv)
+        fx = np.float64(min(x, nx - 1))
+        depth = m[2, 0] * fx + d_base
+        inv = 1.0 / depth
+        c = np.float32((m[0, 0] * fx + c_base) * inv + 1.0)
+        r0 = (m[1, 0] * fx + r_base) * inv + 1.0
+        step = m[1, 2] * inv
         live = c > zero and c < np.float32(cols_p - 2) and x < nx
         c = min(max(c, zero), np.float32(cols_p - 2))  # img[ic + 1] stays inside
         ic = np.int32(c)
         fc = c - np.float32(ic)
-        w = inv * inv if live else zero
+        w = np.float32(inv * inv) if live else zero
         # z range with 0 <= r0 + step·z <= top; 1/step = depth / m12 needs no second division
         inv_step = np.float64(depth) * inv_m12
         z_a = -r0 * inv_step
         z_b = (top - r0) * inv_step
         lo_z = min(max(np.ceil(min(z_a, z_b)), 0.0), np.float64(nz))
         hi_z = min(max(np.floor(max(z_a, z_b)) + 1.0, 0.0), np.float64(nz))
-        inside = r0 >= 0.0 and r0 <= top
         if step == 0.0:  # rows constant in z: all slices or none
             lo_z = 0.0
-            hi_z = np.float64(nz) if inside else 0.0
+            hi_z = np.float64(nz) if (r0 >= 0.0 and r0 <= top) else 0.0
         if not live:
             hi_z = lo_z
-        # the profile rows the walk over [lo, hi) touches (:func:`_profile_rows`)
+        # rows ir and ir + 1 of the walk over [lo, hi), one to spare on each side for rounding
         r0_32 = np.float32(r0)
         step_32 = np.float32(step)
         a = r0_32 + step_32 * np.float32(lo_z)
@@ -240,11 +213,10 @@ def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, img, n_lanes, lane,
         lane[2, k] = j0 if hi_z > lo_z else np.int32(0)
         lane[3, k] = j1 if hi_z > lo_z else np.int32(0)
         lane[4, k] = ic
-        buf[state + _R0 + k] = r0_32
-        buf[state + _STEP + k] = step_32
-        buf[_WL + k] = w - w * fc
-        buf[_WR + k] = w * fc
-    _build_profiles(img, lane, buf, pairs, prof)
+        st[state + _R0 + k] = r0_32
+        st[state + _STEP + k] = step_32
+        st[_WL + k] = w - w * fc
+        st[_WR + k] = w * fc
     lo = 0
     hi = nz
     for k in range(LANES):
@@ -255,10 +227,56 @@ def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, img, n_lanes, lane,
     if hi <= lo:
         return 0, 0
     for z in (np.float32(lo), np.float32(hi - 1)):  # the spread is linear in z: check both ends
-        first, last = _end_rows(buf, state, z)
+        first, last = _end_rows(st, state, z)
         if abs(last - first) >= 0.99:
             return 0, 0
     return lo, hi
+
+
+@njit(inline="always", fastmath=True)
+def _end_rows(st, state, z):
+    """Rows of the group's first and last lane at slice value z: the lowest and the highest
+    (a row is monotonic along x)."""
+    first = st[state + _R0] + st[state + _STEP] * z
+    last = st[state + _R0 + _LANES - _ONE] + st[state + _STEP + _LANES - _ONE] * z
+    return first, last
+
+
+@njit(inline="always", fastmath=True)
+def _group_base(st, state, prof, z):
+    """(index of row ``base`` in the interleaved profile at ``prof``, base as float32) at slice
+    value z: base is the lowest lane's row, i.e. that of the first or the last lane."""
+    first, last = _end_rows(st, state, z)
+    base = np.int32(min(first, last))
+    return prof + uint64(base) * _LANES, np.float32(base)
+
+
+@njit(inline="always", fastmath=True)
+def _hat(st, state, k, z, base):
+    """Lane k's linear interpolation weights at slice value z on rows base … base + 2."""
+    t = (st[state + _R0 + k] + st[state + _STEP + k] * z) - base
+    w0 = max(np.float32(0.0), np.float32(1.0) - t)
+    w2 = max(np.float32(0.0), t - np.float32(1.0))
+    return w0, np.float32(1.0) - w0 - w2, w2
+
+
+@njit(inline="always", fastmath=True)
+def _three_taps(buf, state, q, k, z, base):
+    """Lane k's linear interpolation at slice value z, read from rows base … base + 2."""
+    w0, w1, w2 = _hat(buf, state, k, z, base)
+    return w0 * buf[q + k] + w1 * buf[q + _LANES + k] + w2 * buf[q + _TWO_LANES + k]
+
+
+@njit(inline="always", fastmath=True)
+def _rest_ranges(lane, k, lo, hi):
+    """Lane k's slices outside the common range [lo, hi), as two ranges (either may be empty)."""
+    z0 = np.int64(lane[0, k])
+    z1 = np.int64(lane[1, k])
+    if z1 <= z0:
+        return (z0, z0), (z0, z0)
+    if hi <= lo:  # no SIMD walk: the whole range
+        return (z0, z1), (z1, z1)
+    return (z0, lo), (hi, z1)  # a non-empty [lo, hi) lies inside every lane's range
 
 
 @njit(inline="always", fastmath=True)
@@ -289,46 +307,38 @@ def _build_profiles(img, lane, buf, pairs, prof):
 
 
 @njit(inline="always", fastmath=True)
-def _end_rows(buf, state, z):
-    """Rows of the group's first and last lane at slice value z: the lowest and the highest
-    (a row is monotonic along x)."""
-    first = buf[state + _R0] + buf[state + _STEP] * z
-    last = buf[state + _R0 + _LANES - _ONE] + buf[state + _STEP + _LANES - _ONE] * z
-    return first, last
-
-
-@njit(inline="always", fastmath=True)
-def _group_base(buf, state, prof, z):
-    """(index of row ``base`` in the interleaved profile, base as float32) at slice value z:
-    base is the lowest lane's row, i.e. that of the first or the last lane."""
-    first, last = _end_rows(buf, state, z)
-    base = np.int32(min(first, last))
-    return prof + uint64(base) * _LANES, np.float32(base)
-
-
-@njit(inline="always", fastmath=True)
-def _three_taps(buf, state, q, k, z, base):
-    """Lane k's linear interpolation at slice value z, as hat weights on rows base … base + 2."""
-    t = (buf[state + _R0 + k] + buf[state + _STEP + k] * z) - base
-    w0 = max(np.float32(0.0), np.float32(1.0) - t)
-    w2 = max(np.float32(0.0), t - np.float32(1.0))
-    w1 = np.float32(1.0) - w0 - w2
-    return w0 * buf[q + k] + w1 * buf[q + _LANES + k] + w2 * buf[q + _TWO_LANES + k]
+def _spread_profiles(img, lane, st, buf):
+    """Transpose of :func:`_build_profiles`: each live lane's interleaved profile (at the start
+    of ``buf``) goes back onto its two detector columns, lane by lane (strided loads cost far
+    less than strided stores); then the rows used are cleared for the next group."""
+    first = uint64(1 << 30)
+    end = uint64(0)
+    for k in range(LANES):
+        j0 = uint64(lane[2, k])
+        j1 = uint64(lane[3, k])
+        if j1 <= j0:
+            continue
+        first = min(first, j0)
+        end = max(end, j1)
+        left = img[lane[4, k]]
+        right = img[lane[4, k] + 1]
+        wl = st[_WL + uint64(k)]
+        wr = st[_WR + uint64(k)]
+        for j in range(j0, j1):
+            s = buf[j * _LANES + uint64(k)]
+            left[j] += wl * s
+            right[j] += wr * s
+    for i in range(first * _LANES, end * _LANES):
+        buf[i] = 0.0
 
 
 @njit(inline="always", fastmath=True)
 def _walk_rest(buf, state, prof, lane, ramp, acc, lo, hi):
     """The one-column walk of every lane over its own z range outside [lo, hi)."""
     for k in range(LANES):
-        z0 = np.int64(lane[0, k])
-        z1 = np.int64(lane[1, k])
-        if z1 <= z0:
-            continue
-        # a non-empty [lo, hi) lies inside every lane's range (it is their intersection)
-        skip0, skip1 = (lo, hi) if hi > lo else (z1, z1)
         r0 = buf[state + _R0 + uint64(k)]
         step = buf[state + _STEP + uint64(k)]
-        for first, last in ((z0, skip0), (skip1, z1)):
+        for first, last in _rest_ranges(lane, k, lo, hi):
             for iz in range(uint64(first), uint64(last)):
                 row, fr = _row(r0, step, ramp, iz)
                 below = buf[prof + row * _LANES + uint64(k)]
@@ -339,16 +349,16 @@ def _walk_rest(buf, state, prof, lane, ramp, acc, lo, hi):
 def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray, lanes: int) -> None:
     """Fast-path twin of :func:`backproject_padded`; ``padded_t`` is (n, cols + 3, rows + 3).
 
-    ``lanes`` must be :data:`LANES`. It is passed at run time so that LLVM sees the lane loop's
-    trip count as unknown and vectorizes that loop; a compile-time 16 gets it unrolled into
-    scalar code instead (Numba keeps LLVM's SLP vectorizer off)."""
+    ``lanes`` must be :data:`LANES`. It is passed at run time so that LLVM sees the lane loops'
+    trip count as unknown and vectorizes them; a compile-time 16 gets them unrolled into scalar
+    code instead (Numba keeps LLVM's SLP vectorizer off)."""
     nz, ny, nx = vol.shape
     n_proj, cols_p, rows_p = padded_t.shape
     n_lanes = uint64(lanes)
     groups_x = (nx + LANES - 1) // LANES
     tiles_y = (ny + TILE_Y - 1) // TILE_Y
     profile_size = uint64((rows_p + 4) * LANES)
-    prof_a = _PROFILES
+    prof_a = _STATE
     prof_b = prof_a + profile_size
     state_a = uint64(0)
     state_b = _SLOT
@@ -357,7 +367,7 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
         x0 = (task % groups_x) * LANES
         y1 = min(y0 + TILE_Y, ny)
         acc = np.zeros((TILE_Y, nz, LANES), dtype=np.float32)
-        buf = np.zeros(_PROFILES + uint64(2) * profile_size, dtype=np.float32)
+        buf = np.zeros(_STATE + uint64(2) * profile_size, dtype=np.float32)
         ramp = np.arange(nz).astype(np.float32)
         pairs = buf.view(np.complex64)
         lane_a = np.zeros((5, LANES), np.int32)  # per lane: z range, profile rows, column
@@ -370,12 +380,14 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
             inv_b = _inverse_m12(m_b)
             for iy in range(y0, y1):
                 a = acc[iy - y0]
-                lo_a, hi_a = _group_setup(m_a, inv_a, x0, iy, nx, nz, cols_p, rows_p, padded_t[p], n_lanes,
-                                          lane_a, buf, pairs, state_a, prof_a)
+                lo_a, hi_a = _group_setup(m_a, inv_a, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane_a, buf,
+                                          state_a)
+                _build_profiles(padded_t[p], lane_a, buf, pairs, prof_a)
                 lo_b, hi_b = 0, 0
                 if two:
-                    lo_b, hi_b = _group_setup(m_b, inv_b, x0, iy, nx, nz, cols_p, rows_p,
-                                              padded_t[p + 1], n_lanes, lane_b, buf, pairs, state_b, prof_b)
+                    lo_b, hi_b = _group_setup(m_b, inv_b, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane_b,
+                                              buf, state_b)
+                    _build_profiles(padded_t[p + 1], lane_b, buf, pairs, prof_b)
                 # both projections in one SIMD walk over their common range …
                 lo = max(lo_a, lo_b)
                 hi = min(hi_a, hi_b)
@@ -413,38 +425,45 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def splat_columns(vol_t: np.ndarray, mats: np.ndarray, padded_t: np.ndarray) -> None:
+def splat_columns(vol_g: np.ndarray, nx: int, mats: np.ndarray, padded_t: np.ndarray, lanes: int) -> None:
     """Transpose of :func:`backproject_columns` (to float32 rounding of the interpolation
-    weights, see the SIMD walk above): ``vol_t`` is the volume as (ny, nx, nz)
-    (z contiguous); accumulates into ``padded_t`` (n, cols + 3, rows + 3)."""
-    ny, nx, nz = vol_t.shape
+    weights): ``vol_g`` is the volume from :func:`lane_major`, ``nx`` its true width;
+    accumulates into ``padded_t`` (n, cols + 3, rows + 3). ``lanes`` as there."""
+    ny, groups_x, nz, _ = vol_g.shape
     n_proj, cols_p, rows_p = padded_t.shape
+    n_lanes = uint64(lanes)
+    values = vol_g.reshape(-1)
+    state = uint64(0)
     for p in prange(n_proj):
         m = mats[p]
         inv_m12 = _inverse_m12(m)
         img = padded_t[p]
+        st = np.zeros(_STATE, dtype=np.float32)
+        buf = np.zeros((rows_p + 4) * LANES, dtype=np.float32)  # the group's profiles
+        lane = np.zeros((5, LANES), np.int32)
         ramp = np.arange(nz).astype(np.float32)
-        below = np.zeros(rows_p, dtype=np.float32)  # each voxel's share for its row ir …
-        above = np.zeros(rows_p, dtype=np.float32)  # … and for row ir + 1, kept at index ir
         for iy in range(ny):
-            for ix in range(nx):
-                ic, wl, wr, r0, step, lo, hi = _column_setup(m, ix, iy, nz, cols_p, rows_p, inv_m12)
-                if hi <= lo:
-                    continue
-                column = vol_t[iy, ix]
+            for g in range(groups_x):
+                lo, hi = _group_setup(m, inv_m12, g * LANES, iy, nx, nz, cols_p, rows_p, n_lanes, lane, st,
+                                      state)
+                column = uint64((iy * groups_x + g) * nz) * _LANES  # slice 0 of the group
                 for iz in range(uint64(lo), uint64(hi)):
-                    k, fr = _row(r0, step, ramp, iz)
-                    value = column[iz]
-                    below[k] += value - fr * value
-                    above[k] += fr * value
-                left = img[ic]
-                right = img[ic + 1]
-                j0, j1 = _profile_rows(r0, step, ramp, lo, hi, rows_p)
-                spill = np.float32(0.0)  # above[j - 1], already cleared
-                for j in range(j0, j1):
-                    s = below[j] + spill
-                    spill = above[j]
-                    below[j] = 0.0
-                    above[j] = 0.0
-                    left[j] += wl * s
-                    right[j] += wr * s
+                    z = ramp[iz]
+                    q, base = _group_base(st, state, uint64(0), z)
+                    v = column + iz * _LANES
+                    for k in range(n_lanes):
+                        w0, w1, w2 = _hat(st, state, k, z, base)
+                        value = values[v + k]
+                        buf[q + k] += w0 * value
+                        buf[q + _LANES + k] += w1 * value
+                        buf[q + _TWO_LANES + k] += w2 * value
+                for k in range(LANES):
+                    r0 = st[state + _R0 + uint64(k)]
+                    step = st[state + _STEP + uint64(k)]
+                    for first, last in _rest_ranges(lane, k, lo, hi):
+                        for iz in range(uint64(first), uint64(last)):
+                            row, fr = _row(r0, step, ramp, iz)
+                            value = values[column + iz * _LANES + uint64(k)]
+                            buf[row * _LANES + uint64(k)] += value - fr * value
+                            buf[(row + _ONE) * _LANES + uint64(k)] += fr * value
+                _spread_profiles(img, lane, st, buf)

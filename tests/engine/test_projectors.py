@@ -189,7 +189,7 @@ def test_the_column_fast_path_is_the_general_kernel(voxel_mm, flip_rows):
     general = np.zeros((g.n_projections, rows + 3, cols + 3), np.float32)
     cpu.splat_padded(x, mats, general)
     columns = np.zeros((g.n_projections, cols + 3, rows + 3), np.float32)
-    cpu.splat_columns(np.ascontiguousarray(x.transpose(1, 2, 0)), mats, columns)
+    cpu.splat_columns(cpu.lane_major(x), vol.shape[2], mats, columns, cpu.LANES)
     inside = (slice(None), slice(1, rows + 1), slice(1, cols + 1))  # the border is discarded
     np.testing.assert_allclose(columns.transpose(0, 2, 1)[inside], general[inside], rtol=1e-4,
                                atol=1e-4 * general.max())
@@ -221,12 +221,12 @@ def _lane_row_spread(mats: np.ndarray, shape) -> np.ndarray:
 
 
 @pytest.mark.parametrize("source_object_mm", [400.0, 6.0], ids=["lanes-within-a-row", "steep-cone"])
-def test_the_simd_back_projection_walk_is_the_general_kernel(source_object_mm):
-    # The back-projector walks 16 neighbouring columns at once when their rows differ by less than
+def test_the_simd_walks_are_the_general_kernels(source_object_mm):
+    # Both column kernels walk 16 neighbouring columns at once when their rows differ by less than
     # a detector row and column by column otherwise. Either way, with groups cut by the volume's
     # edge (53 = 3 × 16 + 5 columns), lanes that miss the detector (the volume is wider than the
     # field of view), slices above and below it, and an odd number of projections (the last one
-    # walks alone, not in a pair), it must be the general kernel's operator.
+    # walks alone in the back-projector, not in a pair), each must be the general kernel's operator.
     from engine.projectors import cpu
 
     g = ScanGeometry("cone", np.linspace(0, 2 * np.pi, 7, endpoint=False), (40, 48), (0.1, 0.1),
@@ -249,6 +249,16 @@ def test_the_simd_back_projection_walk_is_the_general_kernel(source_object_mm):
     cpu.backproject_columns(np.ascontiguousarray(y.transpose(0, 2, 1)), mats, lanes, cpu.LANES)
     assert np.count_nonzero(general) > 0.5 * general.size
     np.testing.assert_allclose(lanes, general, rtol=1e-4, atol=1e-5 * general.max())
+
+    x = np.random.default_rng(9).random(vol.shape, dtype=np.float32)
+    general = np.zeros_like(y)
+    cpu.splat_padded(x, mats, general)
+    lanes = np.zeros((g.n_projections, cols + 3, rows + 3), np.float32)
+    cpu.splat_columns(cpu.lane_major(x), vol.shape[2], mats, lanes, cpu.LANES)
+    inside = (slice(None), slice(1, rows + 1), slice(1, cols + 1))  # the border is discarded
+    assert np.count_nonzero(general[inside]) > 0.5 * general[inside].size
+    np.testing.assert_allclose(lanes.transpose(0, 2, 1)[inside], general[inside], rtol=1e-4,
+                               atol=1e-5 * general.max())
 
 
 def test_a_projector_keeps_each_subsets_plan_apart():
