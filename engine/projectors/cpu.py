@@ -345,6 +345,21 @@ def _walk_rest(buf, state, prof, lane, ramp, acc, lo, hi):
                 acc[iz, k] += below + fr * (buf[prof + (row + _ONE) * _LANES + uint64(k)] - below)
 
 
+@njit(inline="always", fastmath=True)
+def _splat_rest(st, state, lane, ramp, values, column, buf, lo, hi):
+    """Transpose of :func:`_walk_rest`: every lane's voxels outside [lo, hi), one column at a
+    time, into the profiles at the start of ``buf``; ``values[column:]`` is the group's slice 0."""
+    for k in range(LANES):
+        r0 = st[state + _R0 + uint64(k)]
+        step = st[state + _STEP + uint64(k)]
+        for first, last in _rest_ranges(lane, k, lo, hi):
+            for iz in range(uint64(first), uint64(last)):
+                row, fr = _row(r0, step, ramp, iz)
+                value = values[column + iz * _LANES + uint64(k)]
+                buf[row * _LANES + uint64(k)] += value - fr * value
+                buf[(row + _ONE) * _LANES + uint64(k)] += fr * value
+
+
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray, lanes: int) -> None:
     """Fast-path twin of :func:`backproject_padded`; ``padded_t`` is (n, cols + 3, rows + 3).
@@ -457,13 +472,5 @@ def splat_columns(vol_g: np.ndarray, nx: int, mats: np.ndarray, padded_t: np.nda
                         buf[q + k] += w0 * value
                         buf[q + _LANES + k] += w1 * value
                         buf[q + _TWO_LANES + k] += w2 * value
-                for k in range(LANES):
-                    r0 = st[state + _R0 + uint64(k)]
-                    step = st[state + _STEP + uint64(k)]
-                    for first, last in _rest_ranges(lane, k, lo, hi):
-                        for iz in range(uint64(first), uint64(last)):
-                            row, fr = _row(r0, step, ramp, iz)
-                            value = values[column + iz * _LANES + uint64(k)]
-                            buf[row * _LANES + uint64(k)] += value - fr * value
-                            buf[(row + _ONE) * _LANES + uint64(k)] += fr * value
+                _splat_rest(st, state, lane, ramp, values, column, buf, lo, hi)
                 _spread_profiles(img, lane, st, buf)
