@@ -136,12 +136,12 @@ class Projector:
         xp = self.xp
         sub, mats, scale, columns = self._plan(indices)
         rows, cols = self.geometry.detector_shape
-        vol = xp.ascontiguousarray(xp.asarray(volume_data, dtype=xp.float32))
-        if columns:
+        if columns:  # lane_major copies (and converts to float32) anyway
             padded_t = np.zeros((sub.n_projections, cols + 3, rows + 3), dtype=np.float32)
-            cpu.splat_columns(cpu.lane_major(vol), vol.shape[2], mats, padded_t, cpu.LANES)
+            cpu.splat_columns(cpu.lane_major(volume_data), self.volume.shape[2], mats, padded_t, cpu.LANES)
             splatted = padded_t[:, 1 : cols + 1, 1 : rows + 1].transpose(0, 2, 1)
         else:
+            vol = xp.ascontiguousarray(xp.asarray(volume_data, dtype=xp.float32))
             padded = xp.zeros((sub.n_projections, rows + 3, cols + 3), dtype=xp.float32)
             _kernels(self.device).splat_padded(vol, xp.asarray(mats), padded)
             splatted = padded[:, 1 : rows + 1, 1 : cols + 1]

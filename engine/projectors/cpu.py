@@ -123,7 +123,7 @@ _HALF_LANES = uint64(LANES // 2)
 # keeps a second projection's at _SLOT), the column weights while profiles are built or spread.
 # The back-projector keeps it at the start of the buffer that also holds its profiles (one
 # run-time alias check per walked slice); the splat, which stores into its profiles, keeps it
-# in an array of its own (else LLVM guards every slice with a dozen overlap checks).
+# in an array of its own (else LLVM guards every slice with about 20 overlap checks).
 _R0 = uint64(0)
 _STEP = uint64(LANES)
 _SLOT = uint64(2 * LANES)
