@@ -14,7 +14,7 @@ from .conftest import open_scan, wait_task
 pytestmark = pytest.mark.gui
 
 # A finer voxel than the small scan's default: an FDK run of a few seconds, in slabs.
-LONG_RUN_VOXEL_MM = 0.016
+LONG_RUN_VOXEL_MM = 0.011
 
 
 class LatencyProbe:
