@@ -125,3 +125,16 @@ def test_the_noise_estimate_is_the_true_noise_even_beside_sharp_edges():
     sigma = noise_sigma(louder.astype(np.float32))
     inside = clean > 1.0
     assert float(np.median(sigma[inside])) > 2 * float(np.median(sigma[~inside]))
+
+
+@pytest.mark.parametrize("shape", [(3, 17, 23), (2, 1, 9), (1, 2, 2), (2, 5, 1), (1, 1, 1)])
+def test_second_extremes_are_scipy_rank_filters_of_the_eight_neighbours(shape):
+    from engine.preprocess.outliers import _second_extremes
+
+    # few distinct values, so that ties (and their order) are exercised too
+    stack = np.random.default_rng(3).integers(0, 6, shape).astype(np.float32)
+    ring = np.ones((1, 3, 3), dtype=bool)
+    ring[0, 1, 1] = False
+    low, high = _second_extremes(stack)
+    np.testing.assert_array_equal(low, ndimage.rank_filter(stack, 1, footprint=ring, mode="mirror"))
+    np.testing.assert_array_equal(high, ndimage.rank_filter(stack, 6, footprint=ring, mode="mirror"))
