@@ -138,8 +138,9 @@ def _mirror(i, n):
 
 @njit(parallel=True, cache=True)
 def _second_extremes_kernel(stack, second_low, second_high):
-    """One pass over the 3×3 ring, keeping the two smallest and the two largest: 30× faster
-    than two generic rank filters, which sort every neighbourhood."""
+    """One pass over the 3×3 ring, keeping the two smallest and the two largest: about 25×
+    faster than two generic rank filters, which sort every neighbourhood (60×120×160 on 2 cores:
+    0.42 s against 0.016 s)."""
     k, rows, cols = stack.shape
     for kr in prange(k * rows):
         p, r = kr // rows, kr % rows

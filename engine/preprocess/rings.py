@@ -80,7 +80,7 @@ def remove_stripes(
     half = width // 2
     budget = _BLOCK_PIXELS * 11 // width  # the median's cost grows with its width
     workers = os.cpu_count() or 1
-    # blocks within the memory budget, and at least one per core
+    # each block within the memory budget (one block per core in flight), at least one per core
     block_cols = max(width, min(budget // max(n_angles * n_rows, 1), -(-n_cols // workers)))
     starts = list(range(0, n_cols, block_cols))
 
@@ -97,7 +97,7 @@ def remove_stripes(
         stack[:, :, c0:c1] = restored[:, :, c0 - lo : c1 - lo]
 
     # NumPy's sort and SciPy's median filter release the GIL, and the blocks write disjoint
-    # columns: one thread per core (1.9× on 2 cores).
+    # columns: one thread per core (2× on 2 cores).
     checkpoint(cancel, progress, 0.0, "removing ring artifacts")
     with ThreadPoolExecutor(max_workers=min(len(starts), workers)) as pool:
         pending = [pool.submit(smooth_block, c0) for c0 in starts]
