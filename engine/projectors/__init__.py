@@ -79,9 +79,7 @@ def _backproject(projections, mats: np.ndarray, columns: bool, out, device: str)
     xp = array_module(device)
     n, rows, cols = projections.shape
     if columns:
-        padded_t = np.zeros((n, cols + 3, rows + 3), dtype=np.float32)
-        padded_t[:, 1 : cols + 1, 1 : rows + 1] = np.asarray(projections).transpose(0, 2, 1)
-        cpu.backproject_columns(padded_t, mats, out, cpu.LANES)
+        cpu.backproject_columns(cpu.to_columns(projections), mats, out, cpu.LANES)
         return
     padded = xp.zeros((n, rows + 3, cols + 3), dtype=xp.float32)
     padded[:, 1 : rows + 1, 1 : cols + 1] = xp.asarray(projections, dtype=xp.float32)
@@ -137,9 +135,9 @@ class Projector:
         sub, mats, scale, columns = self._plan(indices)
         rows, cols = self.geometry.detector_shape
         if columns:  # lane_major copies (and converts to float32) anyway
-            padded_t = np.zeros((sub.n_projections, cols + 3, rows + 3), dtype=np.float32)
-            cpu.splat_columns(cpu.lane_major(volume_data), self.volume.shape[2], mats, padded_t, cpu.LANES)
-            splatted = padded_t[:, 1 : cols + 1, 1 : rows + 1].transpose(0, 2, 1)
+            columns_out = cpu.detector_columns(sub.n_projections, rows, cols)
+            cpu.splat_columns(cpu.lane_major(volume_data), self.volume.shape[2], mats, columns_out, cpu.LANES)
+            splatted = cpu.from_columns(columns_out, rows, cols)
         else:
             vol = xp.ascontiguousarray(xp.asarray(volume_data, dtype=xp.float32))
             padded = xp.zeros((sub.n_projections, rows + 3, cols + 3), dtype=xp.float32)

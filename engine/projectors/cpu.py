@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange, uint64
 
+from .simd import BLOCK, INTERLEAVE, blend_transpose8, spread_transpose8
+
 
 @njit(inline="always", fastmath=True)
 def _row_bases(m, iy, iz):
@@ -110,14 +112,19 @@ def splat_padded(vol: np.ndarray, mats: np.ndarray, padded: np.ndarray) -> None:
 #
 # The back-projector builds the profiles from the detector before its walk and shares each
 # walk between two projections (halving the accumulator traffic); the splat walks one
-# projection, then spreads the profiles back onto the detector columns.
+# projection, then spreads the profiles back onto the detector columns. Building and spreading
+# are transposes (detector columns are contiguous along rows, profiles across lanes); they go
+# eight lanes × eight rows at a time through registers (:mod:`.simd`), over whole blocks of
+# rows: the detector arrays carry ROW_SLACK zero rows after each column so that a block never
+# leaves its column, and the profiles as many spare rows.
 
 LANES = 16  # columns per SIMD group (two AVX2 registers of float32)
+ROW_SLACK = BLOCK  # zero rows after each column of the column kernels' detector arrays
+assert LANES == INTERLEAVE == 2 * BLOCK
 TILE_Y = 16  # rows of such groups per parallel task of the back-projector
 _ONE = uint64(1)
 _LANES = uint64(LANES)
 _TWO_LANES = uint64(2 * LANES)
-_HALF_LANES = uint64(LANES // 2)
 
 # Layout of a group's lane state (float32): the rows at z = 0 and the steps (the back-projector
 # keeps a second projection's at _SLOT), the column weights while profiles are built or spread.
@@ -130,6 +137,26 @@ _SLOT = uint64(2 * LANES)
 _WL = uint64(4 * LANES)
 _WR = uint64(5 * LANES)
 _STATE = uint64(6 * LANES)  # size of the state; the back-projector's profiles follow it
+
+
+def detector_columns(n: int, rows: int, cols: int) -> np.ndarray:
+    """Zeroed detector images in the column kernels' layout: (n, cols + 3, rows + 3 + ROW_SLACK)
+    float32, image p's pixel (row, column) at [p, 1 + column, 1 + row], the zero border of the
+    module doc on both axes, then ROW_SLACK more zero rows."""
+    return np.zeros((n, cols + 3, rows + 3 + ROW_SLACK), dtype=np.float32)
+
+
+def to_columns(projections) -> np.ndarray:
+    """(n, rows, cols) images → a :func:`detector_columns` array holding them."""
+    n, rows, cols = projections.shape
+    out = detector_columns(n, rows, cols)
+    out[:, 1 : cols + 1, 1 : rows + 1] = np.asarray(projections).transpose(0, 2, 1)
+    return out
+
+
+def from_columns(columns: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """The (n, rows, cols) images inside a :func:`detector_columns` array (a view)."""
+    return columns[:, 1 : cols + 1, 1 : rows + 1].transpose(0, 2, 1)
 
 
 def lane_major(vol: np.ndarray) -> np.ndarray:
@@ -279,57 +306,43 @@ def _rest_ranges(lane, k, lo, hi):
     return (z0, lo), (hi, z1)  # a non-empty [lo, hi) lies inside every lane's range
 
 
-@njit(inline="always", fastmath=True)
-def _build_profiles(img, lane, buf, pairs, prof):
-    """Each live lane's profile, wl·img[ic] + wr·img[ic + 1], over its rows [j0, j1), written
-    interleaved. Lanes go in pairs, each row's two values in one 8-byte store (``pairs`` is the
-    buffer seen as complex64): twice as fast as one strided float store per value. A pair fills
-    the union of its lanes' row ranges; the extra rows are never read."""
-    for h in range(LANES // 2):
-        k = 2 * h
-        j0 = lane[2, k] if lane[3, k] > lane[2, k] else lane[2, k + 1]
-        j1 = lane[3, k]
-        if lane[3, k + 1] > lane[2, k + 1]:
-            j0 = min(j0, lane[2, k + 1])
-            j1 = max(j1, lane[3, k + 1])
-        left_a = img[lane[4, k]]
-        right_a = img[lane[4, k] + 1]
-        left_b = img[lane[4, k + 1]]
-        right_b = img[lane[4, k + 1] + 1]
-        wl_a = buf[_WL + uint64(k)]
-        wr_a = buf[_WR + uint64(k)]
-        wl_b = buf[_WL + uint64(k + 1)]
-        wr_b = buf[_WR + uint64(k + 1)]
-        q = prof // uint64(2) + uint64(h)
-        for j in range(uint64(j0), uint64(j1)):
-            pairs[q + j * _HALF_LANES] = complex(wl_a * left_a[j] + wr_a * right_a[j],
-                                                 wl_b * left_b[j] + wr_b * right_b[j])
+@njit(inline="always")
+def _block_rows(lane, k0):
+    """Rows [j0, j1) of the union of the live lanes k0 … k0 + BLOCK − 1's row ranges (empty when
+    none is live)."""
+    j0 = np.int32(1 << 30)
+    j1 = np.int32(0)
+    for k in range(k0, k0 + BLOCK):
+        if lane[3, k] > lane[2, k]:
+            j0 = min(j0, lane[2, k])
+            j1 = max(j1, lane[3, k])
+    return uint64(j0), uint64(max(j0, j1))
 
 
 @njit(inline="always", fastmath=True)
-def _spread_profiles(img, lane, st, buf):
-    """Transpose of :func:`_build_profiles`: each live lane's interleaved profile (at the start
-    of ``buf``) goes back onto its two detector columns, lane by lane (strided loads cost far
-    less than strided stores); then the rows used are cleared for the next group."""
-    first = uint64(1 << 30)
-    end = uint64(0)
-    for k in range(LANES):
-        j0 = uint64(lane[2, k])
-        j1 = uint64(lane[3, k])
-        if j1 <= j0:
-            continue
-        first = min(first, j0)
-        end = max(end, j1)
-        left = img[lane[4, k]]
-        right = img[lane[4, k] + 1]
-        wl = st[_WL + uint64(k)]
-        wr = st[_WR + uint64(k)]
-        for j in range(j0, j1):
-            s = buf[j * _LANES + uint64(k)]
-            left[j] += wl * s
-            right[j] += wr * s
-    for i in range(first * _LANES, end * _LANES):
-        buf[i] = 0.0
+def _build_profiles(detector, image_at, stride, lane, state, buf, prof):
+    """Each live lane's profile, wl·img[ic] + wr·img[ic + 1], written interleaved from ``prof``
+    on, for image ``detector[image_at:]`` (columns ``stride`` apart). Each half group fills whole
+    blocks of BLOCK rows over the union of its lanes' row ranges; the extra rows (at most
+    ROW_SLACK past the detector's, where it is zero) are never read. ``state`` holds the
+    column weights at _WL, _WR."""
+    for k0 in range(0, LANES, BLOCK):
+        j0, j1 = _block_rows(lane, k0)
+        for j in range(j0, j1, uint64(BLOCK)):
+            blend_transpose8(buf, prof + j * _LANES + uint64(k0), detector, image_at + j, stride, lane[4], k0,
+                             state, _WL, _WR)
+
+
+@njit(inline="always", fastmath=True)
+def _spread_profiles(detector, image_at, stride, lane, st, buf):
+    """Transpose of :func:`_build_profiles`: the interleaved profiles at the start of ``buf`` go
+    back onto their detector columns, block by block, and are cleared on the way for the next
+    group (rows outside a lane's walk are zero: they add nothing)."""
+    for k0 in range(0, LANES, BLOCK):
+        j0, j1 = _block_rows(lane, k0)
+        for j in range(j0, j1, uint64(BLOCK)):
+            spread_transpose8(buf, j * _LANES + uint64(k0), detector, image_at + j, stride, lane[4], k0, st,
+                              _WL, _WR)
 
 
 @njit(inline="always", fastmath=True)
@@ -362,17 +375,20 @@ def _splat_rest(st, state, lane, ramp, values, column, buf, lo, hi):
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray, lanes: int) -> None:
-    """Fast-path twin of :func:`backproject_padded`; ``padded_t`` is (n, cols + 3, rows + 3).
+    """Fast-path twin of :func:`backproject_padded`; ``padded_t`` is from :func:`detector_columns`.
 
     ``lanes`` must be :data:`LANES`. It is passed at run time so that LLVM sees the lane loops'
     trip count as unknown and vectorizes them; a compile-time 16 gets them unrolled into scalar
     code instead (Numba keeps LLVM's SLP vectorizer off)."""
     nz, ny, nx = vol.shape
-    n_proj, cols_p, rows_p = padded_t.shape
+    n_proj, cols_p, stride = padded_t.shape
+    rows_p = stride - ROW_SLACK
+    detector = padded_t.reshape(-1)
+    image_size = uint64(cols_p * stride)
     n_lanes = uint64(lanes)
     groups_x = (nx + LANES - 1) // LANES
     tiles_y = (ny + TILE_Y - 1) // TILE_Y
-    profile_size = uint64((rows_p + 4) * LANES)
+    profile_size = uint64((stride + 4) * LANES)
     prof_a = _STATE
     prof_b = prof_a + profile_size
     state_a = uint64(0)
@@ -384,7 +400,6 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
         acc = np.zeros((TILE_Y, nz, LANES), dtype=np.float32)
         buf = np.zeros(_STATE + uint64(2) * profile_size, dtype=np.float32)
         ramp = np.arange(nz).astype(np.float32)
-        pairs = buf.view(np.complex64)
         lane_a = np.zeros((5, LANES), np.int32)  # per lane: z range, profile rows, column
         lane_b = np.zeros((5, LANES), np.int32)
         for p in range(0, n_proj, 2):
@@ -397,12 +412,13 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
                 a = acc[iy - y0]
                 lo_a, hi_a = _group_setup(m_a, inv_a, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane_a, buf,
                                           state_a)
-                _build_profiles(padded_t[p], lane_a, buf, pairs, prof_a)
+                _build_profiles(detector, uint64(p) * image_size, uint64(stride), lane_a, buf, buf, prof_a)
                 lo_b, hi_b = 0, 0
                 if two:
                     lo_b, hi_b = _group_setup(m_b, inv_b, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane_b,
                                               buf, state_b)
-                    _build_profiles(padded_t[p + 1], lane_b, buf, pairs, prof_b)
+                    _build_profiles(detector, uint64(p + 1) * image_size, uint64(stride), lane_b, buf, buf,
+                                    prof_b)
                 # both projections in one SIMD walk over their common range …
                 lo = max(lo_a, lo_b)
                 hi = min(hi_a, hi_b)
@@ -443,18 +459,21 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
 def splat_columns(vol_g: np.ndarray, nx: int, mats: np.ndarray, padded_t: np.ndarray, lanes: int) -> None:
     """Transpose of :func:`backproject_columns` (to float32 rounding of the interpolation
     weights): ``vol_g`` is the volume from :func:`lane_major`, ``nx`` its true width;
-    accumulates into ``padded_t`` (n, cols + 3, rows + 3). ``lanes`` as there."""
+    accumulates into ``padded_t`` (from :func:`detector_columns`). ``lanes`` as there."""
     ny, groups_x, nz, _ = vol_g.shape
-    n_proj, cols_p, rows_p = padded_t.shape
+    n_proj, cols_p, stride = padded_t.shape
+    rows_p = stride - ROW_SLACK
+    detector = padded_t.reshape(-1)
+    image_size = uint64(cols_p * stride)
     n_lanes = uint64(lanes)
     values = vol_g.reshape(-1)
     state = uint64(0)
     for p in prange(n_proj):
         m = mats[p]
         inv_m12 = _inverse_m12(m)
-        img = padded_t[p]
+        image_at = uint64(p) * image_size
         st = np.zeros(_STATE, dtype=np.float32)
-        buf = np.zeros((rows_p + 4) * LANES, dtype=np.float32)  # the group's profiles
+        buf = np.zeros((stride + 4) * LANES, dtype=np.float32)  # the group's profiles
         lane = np.zeros((5, LANES), np.int32)
         ramp = np.arange(nz).astype(np.float32)
         for iy in range(ny):
@@ -473,4 +492,4 @@ def splat_columns(vol_g: np.ndarray, nx: int, mats: np.ndarray, padded_t: np.nda
                         buf[q + _LANES + k] += w1 * value
                         buf[q + _TWO_LANES + k] += w2 * value
                 _splat_rest(st, state, lane, ramp, values, column, buf, lo, hi)
-                _spread_profiles(img, lane, st, buf)
+                _spread_profiles(detector, image_at, uint64(stride), lane, st, buf)

@@ -188,10 +188,10 @@ def test_the_column_fast_path_is_the_general_kernel(voxel_mm, flip_rows):
     x = rng.random(vol.shape, dtype=np.float32)
     general = np.zeros((g.n_projections, rows + 3, cols + 3), np.float32)
     cpu.splat_padded(x, mats, general)
-    columns = np.zeros((g.n_projections, cols + 3, rows + 3), np.float32)
+    columns = cpu.detector_columns(g.n_projections, rows, cols)
     cpu.splat_columns(cpu.lane_major(x), vol.shape[2], mats, columns, cpu.LANES)
     inside = (slice(None), slice(1, rows + 1), slice(1, cols + 1))  # the border is discarded
-    np.testing.assert_allclose(columns.transpose(0, 2, 1)[inside], general[inside], rtol=1e-4,
+    np.testing.assert_allclose(cpu.from_columns(columns, rows, cols), general[inside], rtol=1e-4,
                                atol=1e-4 * general.max())
 
     y = np.zeros_like(general)
@@ -199,7 +199,7 @@ def test_the_column_fast_path_is_the_general_kernel(voxel_mm, flip_rows):
     back_general = np.zeros(vol.shape, np.float32)
     cpu.backproject_padded(y, mats, back_general)
     back_columns = np.zeros(vol.shape, np.float32)
-    cpu.backproject_columns(np.ascontiguousarray(y.transpose(0, 2, 1)), mats, back_columns, cpu.LANES)
+    cpu.backproject_columns(cpu.to_columns(y[inside]), mats, back_columns, cpu.LANES)
     np.testing.assert_allclose(back_columns, back_general, rtol=1e-4, atol=1e-4 * back_general.max())
 
 
@@ -246,18 +246,18 @@ def test_the_simd_walks_are_the_general_kernels(source_object_mm):
     general = np.zeros(vol.shape, np.float32)
     cpu.backproject_padded(y, mats, general)
     lanes = np.zeros(vol.shape, np.float32)
-    cpu.backproject_columns(np.ascontiguousarray(y.transpose(0, 2, 1)), mats, lanes, cpu.LANES)
+    inside = (slice(None), slice(1, rows + 1), slice(1, cols + 1))  # the border is discarded
+    cpu.backproject_columns(cpu.to_columns(y[inside]), mats, lanes, cpu.LANES)
     assert np.count_nonzero(general) > 0.5 * general.size
     np.testing.assert_allclose(lanes, general, rtol=1e-4, atol=1e-5 * general.max())
 
     x = np.random.default_rng(9).random(vol.shape, dtype=np.float32)
     general = np.zeros_like(y)
     cpu.splat_padded(x, mats, general)
-    lanes = np.zeros((g.n_projections, cols + 3, rows + 3), np.float32)
+    lanes = cpu.detector_columns(g.n_projections, rows, cols)
     cpu.splat_columns(cpu.lane_major(x), vol.shape[2], mats, lanes, cpu.LANES)
-    inside = (slice(None), slice(1, rows + 1), slice(1, cols + 1))  # the border is discarded
     assert np.count_nonzero(general[inside]) > 0.5 * general[inside].size
-    np.testing.assert_allclose(lanes.transpose(0, 2, 1)[inside], general[inside], rtol=1e-4,
+    np.testing.assert_allclose(cpu.from_columns(lanes, rows, cols), general[inside], rtol=1e-4,
                                atol=1e-5 * general.max())
 
 
