@@ -320,17 +320,17 @@ def _block_rows(lane, k0):
 
 
 @njit(inline="always", fastmath=True)
-def _build_profiles(detector, image_at, stride, lane, state, buf, prof):
+def _build_profiles(detector, image_at, stride, lane, buf, prof):
     """Each live lane's profile, wl·img[ic] + wr·img[ic + 1], written interleaved from ``prof``
     on, for image ``detector[image_at:]`` (columns ``stride`` apart). Each half group fills whole
     blocks of BLOCK rows over the union of its lanes' row ranges; the extra rows (at most
-    ROW_SLACK past the detector's, where it is zero) are never read. ``state`` holds the
-    column weights at _WL, _WR."""
+    ROW_SLACK past the detector's, where it is zero) are never read. ``buf`` also holds the
+    column weights, at _WL and _WR."""
     for k0 in range(0, LANES, BLOCK):
         j0, j1 = _block_rows(lane, k0)
         for j in range(j0, j1, uint64(BLOCK)):
             blend_transpose8(buf, prof + j * _LANES + uint64(k0), detector, image_at + j, stride, lane[4], k0,
-                             state, _WL, _WR)
+                             buf, _WL, _WR)
 
 
 @njit(inline="always", fastmath=True)
@@ -383,6 +383,7 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
     nz, ny, nx = vol.shape
     n_proj, cols_p, stride = padded_t.shape
     rows_p = stride - ROW_SLACK
+    column_stride = uint64(stride)
     detector = padded_t.reshape(-1)
     image_size = uint64(cols_p * stride)
     n_lanes = uint64(lanes)
@@ -412,13 +413,12 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
                 a = acc[iy - y0]
                 lo_a, hi_a = _group_setup(m_a, inv_a, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane_a, buf,
                                           state_a)
-                _build_profiles(detector, uint64(p) * image_size, uint64(stride), lane_a, buf, buf, prof_a)
+                _build_profiles(detector, uint64(p) * image_size, column_stride, lane_a, buf, prof_a)
                 lo_b, hi_b = 0, 0
                 if two:
                     lo_b, hi_b = _group_setup(m_b, inv_b, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane_b,
                                               buf, state_b)
-                    _build_profiles(detector, uint64(p + 1) * image_size, uint64(stride), lane_b, buf, buf,
-                                    prof_b)
+                    _build_profiles(detector, uint64(p + 1) * image_size, column_stride, lane_b, buf, prof_b)
                 # both projections in one SIMD walk over their common range …
                 lo = max(lo_a, lo_b)
                 hi = min(hi_a, hi_b)
@@ -463,6 +463,7 @@ def splat_columns(vol_g: np.ndarray, nx: int, mats: np.ndarray, padded_t: np.nda
     ny, groups_x, nz, _ = vol_g.shape
     n_proj, cols_p, stride = padded_t.shape
     rows_p = stride - ROW_SLACK
+    column_stride = uint64(stride)
     detector = padded_t.reshape(-1)
     image_size = uint64(cols_p * stride)
     n_lanes = uint64(lanes)
@@ -492,4 +493,4 @@ def splat_columns(vol_g: np.ndarray, nx: int, mats: np.ndarray, padded_t: np.nda
                         buf[q + _LANES + k] += w1 * value
                         buf[q + _TWO_LANES + k] += w2 * value
                 _splat_rest(st, state, lane, ramp, values, column, buf, lo, hi)
-                _spread_profiles(detector, image_at, uint64(stride), lane, st, buf)
+                _spread_profiles(detector, image_at, column_stride, lane, st, buf)
