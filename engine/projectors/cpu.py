@@ -17,7 +17,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange, uint64
 
-from .simd import BLOCK, INTERLEAVE, blend_transpose8, spread_transpose8
+from .simd import (
+    BLOCK,
+    INTERLEAVE,
+    blend_transpose8,
+    deposit16,
+    interpolate16,
+    interpolate16x2,
+    spread_transpose8,
+)
 
 
 @njit(inline="always", fastmath=True)
@@ -103,12 +111,13 @@ def splat_padded(vol: np.ndarray, mats: np.ndarray, padded: np.ndarray) -> None:
 # The group's rows at one z differ by less than a detector row (checked per group), so with
 # base = the lowest lane's row, every lane's two taps lie among rows base, base + 1, base + 2:
 # the walk reads (back-projection) or accumulates into (splat) those three rows of the group's
-# profiles, stored interleaved (row-major, LANES wide), with hat weights max(0, 1 − |t − j|)
-# (t = row − base), which are the same linear interpolation as the one-column walk's
-# (1 − fr, fr) up to float32 rounding. Every load and store is then contiguous across lanes,
-# which LLVM vectorizes; it cannot vectorize a one-column walk, whose accesses are gathers and
-# scatters (slower than scalar code on AMD Zen). Lanes outside the group's common z range, and
-# groups whose rows spread a row or more (steep cone angles), take the one-column walk.
+# profiles, stored interleaved (row-major, LANES wide), with the same linear interpolation as
+# the one-column walk's (1 − fr, fr) up to float32 rounding. Every load and store is then
+# contiguous across lanes; one slice of the walk is one call of a SIMD kernel of :mod:`.simd`
+# (interpolate16, interpolate16x2, deposit16). A one-column walk cannot be vectorized: its
+# accesses are gathers and scatters (slower than scalar code on AMD Zen). Lanes outside the
+# group's common z range, and groups whose rows spread a row or more (steep cone angles), take
+# the one-column walk.
 #
 # The back-projector builds the profiles from the detector before its walk and shares each
 # walk between two projections (halving the accumulator traffic); the splat walks one
@@ -124,13 +133,11 @@ assert LANES == INTERLEAVE == 2 * BLOCK
 TILE_Y = 16  # rows of such groups per parallel task of the back-projector
 _ONE = uint64(1)
 _LANES = uint64(LANES)
-_TWO_LANES = uint64(2 * LANES)
 
 # Layout of a group's lane state (float32): the rows at z = 0 and the steps (the back-projector
 # keeps a second projection's at _SLOT), the column weights while profiles are built or spread.
-# The back-projector keeps it at the start of the buffer that also holds its profiles (one
-# run-time alias check per walked slice); the splat, which stores into its profiles, keeps it
-# in an array of its own (else LLVM guards every slice with about 20 overlap checks).
+# The back-projector keeps it at the start of the buffer that also holds its profiles; the
+# splat keeps it in an array of its own.
 _R0 = uint64(0)
 _STEP = uint64(LANES)
 _SLOT = uint64(2 * LANES)
@@ -279,22 +286,6 @@ def _group_base(st, state, prof, z):
 
 
 @njit(inline="always", fastmath=True)
-def _hat(st, state, k, z, base):
-    """Lane k's linear interpolation weights at slice value z on rows base … base + 2."""
-    t = (st[state + _R0 + k] + st[state + _STEP + k] * z) - base
-    w0 = max(np.float32(0.0), np.float32(1.0) - t)
-    w2 = max(np.float32(0.0), t - np.float32(1.0))
-    return w0, np.float32(1.0) - w0 - w2, w2
-
-
-@njit(inline="always", fastmath=True)
-def _three_taps(buf, state, q, k, z, base):
-    """Lane k's linear interpolation at slice value z, read from rows base … base + 2."""
-    w0, w1, w2 = _hat(buf, state, k, z, base)
-    return w0 * buf[q + k] + w1 * buf[q + _LANES + k] + w2 * buf[q + _TWO_LANES + k]
-
-
-@njit(inline="always", fastmath=True)
 def _rest_ranges(lane, k, lo, hi):
     """Lane k's slices outside the common range [lo, hi), as two ranges (either may be empty)."""
     z0 = np.int64(lane[0, k])
@@ -398,7 +389,8 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
         y0 = (task // groups_x) * TILE_Y
         x0 = (task % groups_x) * LANES
         y1 = min(y0 + TILE_Y, ny)
-        acc = np.zeros((TILE_Y, nz, LANES), dtype=np.float32)
+        acc = np.zeros(TILE_Y * nz * LANES, dtype=np.float32)  # (TILE_Y, nz, LANES), flat for the walks
+        tile = acc.reshape((TILE_Y, nz, LANES))
         buf = np.zeros(_STATE + uint64(2) * profile_size, dtype=np.float32)
         ramp = np.arange(nz).astype(np.float32)
         lane_a = np.zeros((5, LANES), np.int32)  # per lane: z range, profile rows, column
@@ -410,7 +402,8 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
             inv_a = _inverse_m12(m_a)
             inv_b = _inverse_m12(m_b)
             for iy in range(y0, y1):
-                a = acc[iy - y0]
+                a = tile[iy - y0]
+                a_at = uint64((iy - y0) * nz) * _LANES  # a[0] in acc
                 lo_a, hi_a = _group_setup(m_a, inv_a, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane_a, buf,
                                           state_a)
                 _build_profiles(detector, uint64(p) * image_size, column_stride, lane_a, buf, prof_a)
@@ -430,10 +423,8 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
                     z = ramp[iz]
                     q_a, base_a = _group_base(buf, state_a, prof_a, z)
                     q_b, base_b = _group_base(buf, state_b, prof_b, z)
-                    out = a[iz]
-                    for k in range(n_lanes):
-                        out[k] += (_three_taps(buf, state_a, q_a, k, z, base_a)
-                                   + _three_taps(buf, state_b, q_b, k, z, base_b))
+                    interpolate16x2(acc, a_at + iz * _LANES, buf, z, state_a, q_a, base_a,
+                                    state_b, q_b, base_b)
                 # … each alone over the rest of its own, then lane by lane outside it
                 alone = ((state_a, prof_a, lo_a, hi_a), (state_b, prof_b, lo_b, hi_b))
                 for state, prof, first, last in alone:
@@ -442,9 +433,7 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
                             continue
                         z = ramp[iz]
                         q, base = _group_base(buf, state, prof, z)
-                        out = a[iz]
-                        for k in range(n_lanes):
-                            out[k] += _three_taps(buf, state, q, k, z, base)
+                        interpolate16(acc, a_at + iz * _LANES, buf, z, state, q, base)
                 _walk_rest(buf, state_a, prof_a, lane_a, ramp, a, lo_a, hi_a)
                 if two:
                     _walk_rest(buf, state_b, prof_b, lane_b, ramp, a, lo_b, hi_b)
@@ -452,7 +441,7 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
             for iy in range(y0, y1):
                 for k in range(LANES):
                     if x0 + k < nx:
-                        vol[iz, iy, x0 + k] += acc[iy - y0, iz, k]
+                        vol[iz, iy, x0 + k] += tile[iy - y0, iz, k]
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
@@ -485,12 +474,6 @@ def splat_columns(vol_g: np.ndarray, nx: int, mats: np.ndarray, padded_t: np.nda
                 for iz in range(uint64(lo), uint64(hi)):
                     z = ramp[iz]
                     q, base = _group_base(st, state, uint64(0), z)
-                    v = column + iz * _LANES
-                    for k in range(n_lanes):
-                        w0, w1, w2 = _hat(st, state, k, z, base)
-                        value = values[v + k]
-                        buf[q + k] += w0 * value
-                        buf[q + _LANES + k] += w1 * value
-                        buf[q + _TWO_LANES + k] += w2 * value
+                    deposit16(buf, q, st, state, z, base, values, column + iz * _LANES)
                 _splat_rest(st, state, lane, ramp, values, column, buf, lo, hi)
                 _spread_profiles(detector, image_at, column_stride, lane, st, buf)

@@ -1,10 +1,18 @@
-"""The column projectors' register transposes (engine.projectors.simd) against NumPy."""
+"""The column projectors' SIMD kernels (engine.projectors.simd) against NumPy."""
 
 import numpy as np
 import pytest
 from numba import njit
 
-from engine.projectors.simd import BLOCK, INTERLEAVE, blend_transpose8, spread_transpose8
+from engine.projectors.simd import (
+    BLOCK,
+    INTERLEAVE,
+    blend_transpose8,
+    deposit16,
+    interpolate16,
+    interpolate16x2,
+    spread_transpose8,
+)
 
 
 @njit
@@ -70,3 +78,93 @@ def test_spread_transpose_is_the_blends_transpose_and_clears_its_block(k0):
     spread = np.zeros_like(d)
     _spread(p.copy(), at, spread, j, stride, cols, k0, weights)
     assert np.dot(blended, p) == pytest.approx(np.dot(d, spread), rel=1e-5)
+
+
+@njit
+def _interpolate(acc, acc_at, profiles, z, state, q, base):
+    interpolate16(acc, acc_at, profiles, z, state, q, base)
+
+
+@njit
+def _interpolate2(acc, acc_at, profiles, z, state, q, base, state_b, q_b, base_b):
+    interpolate16x2(acc, acc_at, profiles, z, state, q, base, state_b, q_b, base_b)
+
+
+@njit
+def _deposit(profiles, q, lanes, state, z, base, values, values_at):
+    deposit16(profiles, q, lanes, state, z, base, values, values_at)
+
+
+def _walk_case(seed, base):
+    """A lane state whose 16 rows at slice value z lie in [base, base + 2), rows exactly on base
+    and on base + 1 included, and profiles around them."""
+    rng = np.random.default_rng(seed)
+    z = np.float32(5.0)
+    rows = base + rng.uniform(0.0, 1.999, INTERLEAVE).astype(np.float32)
+    rows[:3] = (base, base + 1.0, base + 1.5)
+    step = rng.uniform(-0.5, 0.5, INTERLEAVE).astype(np.float32)
+    state = np.concatenate([rows - step * z, step]).astype(np.float32)
+    return rng, z, state, rows.astype(np.float64)
+
+
+def _interpolation(profiles, q, rows, base):
+    """Each lane's linear interpolation between its two rows, in float64."""
+    lanes = np.arange(INTERLEAVE)
+    t = rows - base
+    j = np.floor(t).astype(int)
+    f = t - j
+    below = profiles[q + INTERLEAVE * j + lanes].astype(np.float64)
+    return below + f * (profiles[q + INTERLEAVE * (j + 1) + lanes] - below)
+
+
+def test_interpolate_reads_each_lanes_two_rows_and_adds():
+    base = 7.0
+    rng, z, state, rows = _walk_case(3, base)
+    profiles = np.concatenate([state, rng.random(400, dtype=np.float32)])
+    q = 2 * INTERLEAVE + int(base) * INTERLEAVE  # profiles start after the state
+    acc = rng.random(60, dtype=np.float32)
+    expected = acc.astype(np.float64)
+    expected[9:25] += _interpolation(profiles, q, rows, base)
+    _interpolate(acc, 9, profiles, z, 0, q, np.float32(base))
+    np.testing.assert_allclose(acc, expected, rtol=1e-6)
+
+
+def test_interpolate_pair_adds_both_projections():
+    rng, z, state_a, rows_a = _walk_case(4, 3.0)
+    _, _, state_b, rows_b = _walk_case(5, 11.0)
+    profiles = np.concatenate([state_a, state_b, rng.random(500, dtype=np.float32)])
+    prof = 4 * INTERLEAVE
+    acc = rng.random(40, dtype=np.float32)
+    expected = acc.astype(np.float64)
+    expected[1:17] += (_interpolation(profiles, prof + 3 * INTERLEAVE, rows_a, 3.0)
+                       + _interpolation(profiles, prof + 11 * INTERLEAVE, rows_b, 11.0))
+    _interpolate2(acc, 1, profiles, z, 0, prof + 3 * INTERLEAVE, np.float32(3.0), 2 * INTERLEAVE,
+                  prof + 11 * INTERLEAVE, np.float32(11.0))
+    np.testing.assert_allclose(acc, expected, rtol=1e-6)
+
+
+def test_deposit_is_the_interpolations_transpose():
+    base = 6.0
+    rng, z, state, rows = _walk_case(6, base)
+    values = rng.random(50, dtype=np.float32)
+    profiles = rng.random(300, dtype=np.float32)
+    q = int(base) * INTERLEAVE + 5
+    expected = profiles.astype(np.float64)
+    lanes = np.arange(INTERLEAVE)
+    t = rows - base
+    j = np.floor(t).astype(int)
+    f = t - j
+    v = values[13:29].astype(np.float64)
+    np.add.at(expected, q + INTERLEAVE * j + lanes, (1 - f) * v)
+    np.add.at(expected, q + INTERLEAVE * (j + 1) + lanes, f * v)
+    _deposit(profiles, q, state, 0, z, np.float32(base), values, 13)
+    np.testing.assert_allclose(profiles, expected, rtol=1e-6)
+
+    # and ⟨interpolate(p), a⟩ = ⟨p, deposit(a)⟩ over the three rows
+    p = np.concatenate([state, rng.random(3 * INTERLEAVE, dtype=np.float32)])
+    read = np.zeros(INTERLEAVE, np.float32)
+    _interpolate(read, 0, p, z, 0, 2 * INTERLEAVE, np.float32(base))
+    a = rng.random(INTERLEAVE, dtype=np.float32)
+    spread = np.zeros(3 * INTERLEAVE, np.float32)
+    _deposit(spread, 0, state, 0, z, np.float32(base), a, 0)
+    assert np.dot(read, a) == pytest.approx(np.dot(p[2 * INTERLEAVE:], spread), rel=1e-6)
