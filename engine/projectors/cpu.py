@@ -200,7 +200,8 @@ def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane, st, 
     over it touches and its detector column ic into ``lane`` (5, LANES); its row at z = 0 and
     its step at ``st[state:]``; its column weights (bilinear times the inverse square depth
     ratio) at ``st[_WL:]`` and ``st[_WR:]``. Returns the common z range [lo, hi) that the SIMD
-    walk may take, empty when a lane misses the detector or the rows spread a row or more.
+    walk may take, empty when a lane misses the detector or the rows spread a row or more, and
+    whether that range is every lane's whole range (then no lane has a one-column walk).
 
     Written without branches over the lanes (``n_lanes`` = LANES at run time, see
     :func:`backproject_columns`) so that LLVM vectorizes it."""
@@ -253,18 +254,22 @@ def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane, st, 
         st[_WR + k] = w * fc
     lo = 0
     hi = nz
+    first = nz  # the lanes' lowest start and highest end
+    last = 0
     for k in range(LANES):
         lo = max(lo, np.int64(lane[0, k]))
         hi = min(hi, np.int64(lane[1, k]))
+        first = min(first, np.int64(lane[0, k]))
+        last = max(last, np.int64(lane[1, k]))
         if lane[1, k] <= lane[0, k]:
-            return 0, 0
+            return 0, 0, False
     if hi <= lo:
-        return 0, 0
+        return 0, 0, False
     for z in (np.float32(lo), np.float32(hi - 1)):  # the spread is linear in z: check both ends
-        first, last = _end_rows(st, state, z)
-        if abs(last - first) >= 0.99:
-            return 0, 0
-    return lo, hi
+        low, high = _end_rows(st, state, z)
+        if abs(high - low) >= 0.99:
+            return 0, 0, False
+    return lo, hi, first == lo and last == hi
 
 
 @njit(inline="always", fastmath=True)
@@ -404,13 +409,13 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
             for iy in range(y0, y1):
                 a = tile[iy - y0]
                 a_at = uint64((iy - y0) * nz) * _LANES  # a[0] in acc
-                lo_a, hi_a = _group_setup(m_a, inv_a, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane_a, buf,
-                                          state_a)
+                lo_a, hi_a, whole_a = _group_setup(m_a, inv_a, x0, iy, nx, nz, cols_p, rows_p, n_lanes,
+                                                   lane_a, buf, state_a)
                 _build_profiles(detector, uint64(p) * image_size, column_stride, lane_a, buf, prof_a)
-                lo_b, hi_b = 0, 0
+                lo_b, hi_b, whole_b = 0, 0, True
                 if two:
-                    lo_b, hi_b = _group_setup(m_b, inv_b, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane_b,
-                                              buf, state_b)
+                    lo_b, hi_b, whole_b = _group_setup(m_b, inv_b, x0, iy, nx, nz, cols_p, rows_p, n_lanes,
+                                                       lane_b, buf, state_b)
                     _build_profiles(detector, uint64(p + 1) * image_size, column_stride, lane_b, buf, prof_b)
                 # both projections in one SIMD walk over their common range …
                 lo = max(lo_a, lo_b)
@@ -434,8 +439,9 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
                         z = ramp[iz]
                         q, base = _group_base(buf, state, prof, z)
                         interpolate16(acc, a_at + iz * _LANES, buf, z, state, q, base)
-                _walk_rest(buf, state_a, prof_a, lane_a, ramp, a, lo_a, hi_a)
-                if two:
+                if not whole_a:
+                    _walk_rest(buf, state_a, prof_a, lane_a, ramp, a, lo_a, hi_a)
+                if not whole_b:
                     _walk_rest(buf, state_b, prof_b, lane_b, ramp, a, lo_b, hi_b)
         for iz in range(nz):
             for iy in range(y0, y1):
@@ -468,12 +474,13 @@ def splat_columns(vol_g: np.ndarray, nx: int, mats: np.ndarray, padded_t: np.nda
         ramp = np.arange(nz).astype(np.float32)
         for iy in range(ny):
             for g in range(groups_x):
-                lo, hi = _group_setup(m, inv_m12, g * LANES, iy, nx, nz, cols_p, rows_p, n_lanes, lane, st,
-                                      state)
+                lo, hi, whole = _group_setup(m, inv_m12, g * LANES, iy, nx, nz, cols_p, rows_p, n_lanes, lane,
+                                             st, state)
                 column = uint64((iy * groups_x + g) * nz) * _LANES  # slice 0 of the group
                 for iz in range(uint64(lo), uint64(hi)):
                     z = ramp[iz]
                     q, base = _group_base(st, state, uint64(0), z)
                     deposit16(buf, q, st, state, z, base, values, column + iz * _LANES)
-                _splat_rest(st, state, lane, ramp, values, column, buf, lo, hi)
+                if not whole:
+                    _splat_rest(st, state, lane, ramp, values, column, buf, lo, hi)
                 _spread_profiles(detector, image_at, column_stride, lane, st, buf)
