@@ -83,6 +83,23 @@ def _broadcast(builder, value):
     return builder.shuffle_vector(v, v, _mask([0] * BLOCK))
 
 
+def _add(builder, x, y):
+    return builder.fadd(x, y, flags=_FAST)
+
+
+def _sub(builder, x, y):
+    return builder.fsub(x, y, flags=_FAST)
+
+
+def _mul(builder, x, y):
+    return builder.fmul(x, y, flags=_FAST)
+
+
+def _pointer(builder, base, at, k):
+    """The <8 x float> at ``base[at + k]`` (``at`` an int64 value, ``k`` a constant)."""
+    return _vector_at(builder, base, builder.add(at, ir.Constant(_I64, k)))
+
+
 _ARGS = ("profile", "profile_at", "detector", "detector_at", "stride", "cols", "k0", "weights", "wl_at",
          "wr_at")
 _ARRAYS = {"profile": types.float32, "detector": types.float32, "cols": types.int32, "weights": types.float32}
@@ -148,11 +165,9 @@ def blend_transpose8(typingctx, profile, profile_at, detector, detector_at, stri
         for left, wl, wr in _lanes(builder, a):
             near = builder.load(_vector_at(builder, a["detector"], left), align=4)
             far = builder.load(_vector_at(builder, a["detector"], builder.add(left, a["stride"])), align=4)
-            rows.append(builder.fadd(builder.fmul(near, wl, flags=_FAST), builder.fmul(far, wr, flags=_FAST),
-                                     flags=_FAST))
+            rows.append(_add(builder, _mul(builder, near, wl), _mul(builder, far, wr)))
         for t, v in enumerate(_transpose(builder, rows)):
-            at = builder.add(a["profile_at"], ir.Constant(_I64, INTERLEAVE * t))
-            builder.store(v, _vector_at(builder, a["profile"], at), align=4)
+            builder.store(v, _pointer(builder, a["profile"], a["profile_at"], INTERLEAVE * t), align=4)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -175,16 +190,14 @@ def spread_transpose8(typingctx, profile, profile_at, detector, detector_at, str
         a = _unpack(context, builder, signature, args)
         rows = []
         for t in range(BLOCK):
-            pointer = _vector_at(builder, a["profile"],
-                                 builder.add(a["profile_at"], ir.Constant(_I64, INTERLEAVE * t)))
+            pointer = _pointer(builder, a["profile"], a["profile_at"], INTERLEAVE * t)
             rows.append(builder.load(pointer, align=4))
             builder.store(ir.Constant(_F8, [0.0] * BLOCK), pointer, align=4)
         lanes = list(zip(_transpose(builder, rows), _lanes(builder, a), strict=True))
         for values, (left, wl, wr) in lanes[0::2] + lanes[1::2]:
             for at, w in ((left, wl), (builder.add(left, a["stride"]), wr)):
                 pointer = _vector_at(builder, a["detector"], at)
-                total = builder.fadd(builder.load(pointer, align=4), builder.fmul(values, w, flags=_FAST),
-                                     flags=_FAST)
+                total = _add(builder, builder.load(pointer, align=4), _mul(builder, values, w))
                 builder.store(total, pointer, align=4)
         return context.get_dummy_value()
 
@@ -203,23 +216,6 @@ _WALK2 = ("acc", "acc_at", "profiles", "z", "state", "q", "base", "state_b", "q_
 _WALK_ARRAYS = {"acc": types.float32, "profiles": types.float32}
 _DEPOSIT = ("profiles", "q", "lanes", "state", "z", "base", "values", "values_at")
 _DEPOSIT_ARRAYS = {"profiles": types.float32, "lanes": types.float32, "values": types.float32}
-
-
-def _add(builder, x, y):
-    return builder.fadd(x, y, flags=_FAST)
-
-
-def _sub(builder, x, y):
-    return builder.fsub(x, y, flags=_FAST)
-
-
-def _mul(builder, x, y):
-    return builder.fmul(x, y, flags=_FAST)
-
-
-def _pointer(builder, base, at, k):
-    """The <8 x float> at ``base[at + k]`` (``at`` an int64 value, ``k`` a constant)."""
-    return _vector_at(builder, base, builder.add(at, ir.Constant(_I64, k)))
 
 
 def _slopes(builder, lanes, state, z, base):
