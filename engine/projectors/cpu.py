@@ -194,51 +194,102 @@ def _inverse_m12(m):
 
 
 @njit(inline="always", fastmath=True)
-def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane, st, state):
+def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane, st, state, offsets):
     """Set up the LANES columns x0 … of row iy for one projection: each lane's z range [z0, z1)
     (the slices whose rows fall inside the padded detector), the profile rows [j0, j1) a walk
     over it touches and its detector column ic into ``lane`` (5, LANES); its row at z = 0 and
     its step at ``st[state:]``; its column weights (bilinear times the inverse square depth
-    ratio) at ``st[_WL:]`` and ``st[_WR:]``. Returns the common z range [lo, hi) that the SIMD
-    walk may take, empty when a lane misses the detector or the rows spread a row or more, and
-    whether that range is every lane's whole range (then no lane has a one-column walk).
+    ratio) at ``st[_WL:]`` and ``st[_WR:]``. ``offsets`` holds 0 … LANES − 1 in float64. Returns
+    the common z range [lo, hi) that the SIMD walk may take, empty when a lane misses the
+    detector or the rows spread a row or more, and whether that range is every lane's whole
+    range (then no lane has a one-column walk).
 
-    Written without branches over the lanes (``n_lanes`` = LANES at run time, see
-    :func:`backproject_columns`) so that LLVM vectorizes it."""
+    Usually every lane's rows stay on the detector from the first slice to the last; one pass
+    then sets everything up, and only the lanes' ends are checked. Otherwise a second pass
+    (:func:`_clip_z_ranges`) works out each lane's own range. Both are written without branches
+    over the lanes (``n_lanes`` = LANES at run time, see :func:`backproject_columns`) so that
+    LLVM vectorizes them."""
     zero = np.float32(0.0)
+    top = np.float32(rows_p - 2)
+    last_z = np.float32(nz - 1)
+    fy = np.float64(iy)
+    c_base = m[0, 1] * fy + m[0, 3]
+    r_base = m[1, 1] * fy + m[1, 3]
+    d_base = m[2, 1] * fy + m[2, 3]
+    off = 0  # lanes whose column misses the detector or whose rows leave it
+    for k in range(n_lanes):
+        # float64 up to the row and column: their float32 rounding is then the only one
+        x = np.float64(x0) + offsets[k]
+        fx = min(x, np.float64(nx - 1))
+        inv = 1.0 / (m[2, 0] * fx + d_base)
+        c = np.float32((m[0, 0] * fx + c_base) * inv + 1.0)
+        r0 = np.float32((m[1, 0] * fx + r_base) * inv + 1.0)
+        step = np.float32(m[1, 2] * inv)
+        live = c > zero and c < np.float32(cols_p - 2) and x < np.float64(nx)
+        c = min(max(c, zero), np.float32(cols_p - 2))  # img[ic + 1] stays inside
+        ic = np.int32(c)
+        fc = c - np.float32(ic)
+        w = np.float32(inv * inv) if live else zero
+        # rows of the first and last slice; rows ir and ir + 1 of the walk, one to spare on each
+        # side for rounding. A row in [0, top] keeps ir + 1 on the padded detector.
+        low = min(r0, r0 + step * last_z)
+        high = max(r0, r0 + step * last_z)
+        off += 0 if (live and low >= zero and high <= top) else 1
+        lane[2, k] = max(np.int32(0), np.int32(low) - np.int32(1))
+        lane[3, k] = min(np.int32(rows_p), np.int32(high) + np.int32(3))
+        lane[4, k] = ic
+        st[state + _R0 + k] = r0
+        st[state + _STEP + k] = step
+        st[_WL + k] = w - w * fc
+        st[_WR + k] = w * fc
+    if off == 0:
+        for k in range(n_lanes):
+            lane[0, k] = np.int32(0)
+            lane[1, k] = np.int32(nz)
+        lo, hi, whole = 0, nz, True
+    else:
+        _clip_z_ranges(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane, st, state, offsets)
+        lo, hi, whole = _common_range(lane, nz)
+        if hi <= lo:
+            return 0, 0, False
+    for z in (np.float32(lo), np.float32(hi - 1)):  # the spread is linear in z: check both ends
+        low, high = _end_rows(st, state, z)
+        if abs(high - low) >= 0.99:
+            return 0, 0, False
+    return lo, hi, whole
+
+
+@njit(inline="always", fastmath=True)
+def _clip_z_ranges(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane, st, state, offsets):
+    """The second pass of :func:`_group_setup`: each lane's z range [z0, z1), the slices with
+    0 <= r0 + step·z <= top in float64, and its profile rows over that range (empty for a lane
+    whose column misses the detector)."""
     top = np.float64(rows_p - 2)
     fy = np.float64(iy)
     c_base = m[0, 1] * fy + m[0, 3]
     r_base = m[1, 1] * fy + m[1, 3]
     d_base = m[2, 1] * fy + m[2, 3]
     for k in range(n_lanes):
-        # float64 up to the row and column: their float32 rounding is then the only one
-        x = x0 + np.int64(k)
-        fx = np.float64(min(x, nx - 1))
+        x = np.float64(x0) + offsets[k]
+        fx = min(x, np.float64(nx - 1))
         depth = m[2, 0] * fx + d_base
         inv = 1.0 / depth
         c = np.float32((m[0, 0] * fx + c_base) * inv + 1.0)
         r0 = (m[1, 0] * fx + r_base) * inv + 1.0
-        step = m[1, 2] * inv
-        live = c > zero and c < np.float32(cols_p - 2) and x < nx
-        c = min(max(c, zero), np.float32(cols_p - 2))  # img[ic + 1] stays inside
-        ic = np.int32(c)
-        fc = c - np.float32(ic)
-        w = np.float32(inv * inv) if live else zero
-        # z range with 0 <= r0 + step·z <= top; 1/step = depth / m12 needs no second division
-        inv_step = np.float64(depth) * inv_m12
+        live = c > np.float32(0.0) and c < np.float32(cols_p - 2) and x < np.float64(nx)
+        # 1/step = depth / m12 needs no second division
+        inv_step = depth * inv_m12
         z_a = -r0 * inv_step
         z_b = (top - r0) * inv_step
         lo_z = min(max(np.ceil(min(z_a, z_b)), 0.0), np.float64(nz))
         hi_z = min(max(np.floor(max(z_a, z_b)) + 1.0, 0.0), np.float64(nz))
-        if step == 0.0:  # rows constant in z: all slices or none
+        if inv_m12 == 0.0:  # rows constant in z: all slices or none
             lo_z = 0.0
             hi_z = np.float64(nz) if (r0 >= 0.0 and r0 <= top) else 0.0
         if not live:
             hi_z = lo_z
-        # rows ir and ir + 1 of the walk over [lo, hi), one to spare on each side for rounding
-        r0_32 = np.float32(r0)
-        step_32 = np.float32(step)
+        r0_32 = st[state + _R0 + k]
+        step_32 = st[state + _STEP + k]
         a = r0_32 + step_32 * np.float32(lo_z)
         b = r0_32 + step_32 * np.float32(hi_z - 1.0)
         j0 = max(np.int32(0), np.int32(min(a, b)) - np.int32(1))
@@ -247,11 +298,12 @@ def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane, st, 
         lane[1, k] = np.int32(hi_z)
         lane[2, k] = j0 if hi_z > lo_z else np.int32(0)
         lane[3, k] = j1 if hi_z > lo_z else np.int32(0)
-        lane[4, k] = ic
-        st[state + _R0 + k] = r0_32
-        st[state + _STEP + k] = step_32
-        st[_WL + k] = w - w * fc
-        st[_WR + k] = w * fc
+
+
+@njit(inline="always")
+def _common_range(lane, nz):
+    """(lo, hi, whole): the z range [lo, hi) inside every lane's, empty when a lane has none;
+    whole when it is every lane's entire range."""
     lo = 0
     hi = nz
     first = nz  # the lanes' lowest start and highest end
@@ -262,12 +314,6 @@ def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane, st, 
         first = min(first, np.int64(lane[0, k]))
         last = max(last, np.int64(lane[1, k]))
         if lane[1, k] <= lane[0, k]:
-            return 0, 0, False
-    if hi <= lo:
-        return 0, 0, False
-    for z in (np.float32(lo), np.float32(hi - 1)):  # the spread is linear in z: check both ends
-        low, high = _end_rows(st, state, z)
-        if abs(high - low) >= 0.99:
             return 0, 0, False
     return lo, hi, first == lo and last == hi
 
@@ -398,6 +444,7 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
         tile = acc.reshape((TILE_Y, nz, LANES))
         buf = np.zeros(_STATE + uint64(2) * profile_size, dtype=np.float32)
         ramp = np.arange(nz).astype(np.float32)
+        offsets = np.arange(LANES).astype(np.float64)
         lane_a = np.zeros((5, LANES), np.int32)  # per lane: z range, profile rows, column
         lane_b = np.zeros((5, LANES), np.int32)
         for p in range(0, n_proj, 2):
@@ -410,12 +457,12 @@ def backproject_columns(padded_t: np.ndarray, mats: np.ndarray, vol: np.ndarray,
                 a = tile[iy - y0]
                 a_at = uint64((iy - y0) * nz) * _LANES  # a[0] in acc
                 lo_a, hi_a, whole_a = _group_setup(m_a, inv_a, x0, iy, nx, nz, cols_p, rows_p, n_lanes,
-                                                   lane_a, buf, state_a)
+                                                   lane_a, buf, state_a, offsets)
                 _build_profiles(detector, uint64(p) * image_size, column_stride, lane_a, buf, prof_a)
                 lo_b, hi_b, whole_b = 0, 0, True
                 if two:
                     lo_b, hi_b, whole_b = _group_setup(m_b, inv_b, x0, iy, nx, nz, cols_p, rows_p, n_lanes,
-                                                       lane_b, buf, state_b)
+                                                       lane_b, buf, state_b, offsets)
                     _build_profiles(detector, uint64(p + 1) * image_size, column_stride, lane_b, buf, prof_b)
                 # both projections in one SIMD walk over their common range …
                 lo = max(lo_a, lo_b)
@@ -472,10 +519,11 @@ def splat_columns(vol_g: np.ndarray, nx: int, mats: np.ndarray, padded_t: np.nda
         buf = np.zeros((stride + 4) * LANES, dtype=np.float32)  # the group's profiles
         lane = np.zeros((5, LANES), np.int32)
         ramp = np.arange(nz).astype(np.float32)
+        offsets = np.arange(LANES).astype(np.float64)
         for iy in range(ny):
             for g in range(groups_x):
                 lo, hi, whole = _group_setup(m, inv_m12, g * LANES, iy, nx, nz, cols_p, rows_p, n_lanes, lane,
-                                             st, state)
+                                             st, state, offsets)
                 column = uint64((iy * groups_x + g) * nz) * _LANES  # slice 0 of the group
                 for iz in range(uint64(lo), uint64(hi)):
                     z = ramp[iz]

@@ -221,17 +221,19 @@ def _lane_row_spread(mats: np.ndarray, shape) -> np.ndarray:
 
 
 @pytest.mark.parametrize("source_object_mm", [400.0, 6.0], ids=["lanes-within-a-row", "steep-cone"])
-def test_the_simd_walks_are_the_general_kernels(source_object_mm):
+@pytest.mark.parametrize("center_z_mm", [0.02, 0.5, -0.5], ids=["overhangs-both", "above", "below"])
+def test_the_simd_walks_are_the_general_kernels(source_object_mm, center_z_mm):
     # Both column kernels walk 16 neighbouring columns at once when their rows differ by less than
     # a detector row and column by column otherwise. Either way, with groups cut by the volume's
     # edge (53 = 3 × 16 + 5 columns), lanes that miss the detector (the volume is wider than the
-    # field of view), slices above and below it, and an odd number of projections (the last one
-    # walks alone in the back-projector, not in a pair), each must be the general kernel's operator.
+    # field of view), slices beyond one or both of its ends, and an odd number of projections (the
+    # last one walks alone in the back-projector, not in a pair), each must be the general
+    # kernel's operator.
     from engine.projectors import cpu
 
     g = ScanGeometry("cone", np.linspace(0, 2 * np.pi, 7, endpoint=False), (40, 48), (0.1, 0.1),
                      source_object_mm, 2 * source_object_mm)
-    vol = VolumeGeometry((44, 21, 53), 0.05, center_mm=(0.02, -0.03, 0.04))
+    vol = VolumeGeometry((44, 21, 53), 0.05, center_mm=(center_z_mm, -0.03, 0.04))
     mats = projection_matrices(g, vol).astype(np.float32)
     spread = _lane_row_spread(mats, vol.shape)
     if source_object_mm > 100:
