@@ -66,6 +66,29 @@ def test_penalty_gradient_is_the_derivative_of_the_penalty(potential):
         assert gradient[index] == pytest.approx(numeric, rel=2e-2, abs=2e-4)
 
 
+@pytest.mark.parametrize("potential", ["huber", "fair"])
+def test_penalty_value_sums_each_neighbour_pair_once(potential):
+    from engine.iterative.penalty import HALF_NEIGHBOURHOOD, NEIGHBOUR_WEIGHTS
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 0.05, (4, 5, 19)).astype(np.float32)
+    x[:, 2:, 7:] += 0.4
+    delta = 0.03
+    nz, ny, nx = x.shape
+    expected = 0.0
+    for (dz, dy, dx), weight in zip(HALF_NEIGHBOURHOOD, NEIGHBOUR_WEIGHTS, strict=True):
+        a = x[max(0, -dz):nz - max(0, dz), max(0, -dy):ny - max(0, dy), max(0, -dx):nx - max(0, dx)]
+        b = x[max(0, dz):nz - max(0, -dz) or None, max(0, dy):ny - max(0, -dy) or None,
+              max(0, dx):nx - max(0, -dx) or None]
+        t = np.abs(a.astype(np.float64) - b)
+        if potential == "huber":
+            psi = np.where(t <= delta, 0.5 * t * t, delta * t - 0.5 * delta * delta)
+        else:
+            psi = delta * delta * (t / delta - np.log1p(t / delta))
+        expected += weight * psi.sum()
+    assert penalty_value(x, delta, potential) == pytest.approx(expected, rel=1e-5)
+
+
 def test_huber_curvature_is_exactly_quadratic_below_delta_and_bounded():
     flat = np.full((4, 4, 4), 0.2, dtype=np.float32)
     _, curvature = penalty_gradient(flat, 0.01, "huber")
