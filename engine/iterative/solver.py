@@ -99,8 +99,9 @@ class WeightedLeastSquares:
 
     @property
     def rays(self) -> int:
+        """How many rays carry information (non-zero weight), counted once with the denominator."""
         self.denominator()
-        return max(1, int(self.xp.count_nonzero(self.weights)))
+        return self._rays
 
     def denominator(self):
         """Aᵀ W A 1: the data term's separable surrogate curvature (computed once).
@@ -112,6 +113,7 @@ class WeightedLeastSquares:
             xp = self.xp
             reach = self.forward(xp.ones(self.volume.shape, dtype=xp.float32))
             self.weights = xp.where(reach > 0, self.weights, 0).astype(xp.float32)
+            self._rays = max(1, int(xp.count_nonzero(self.weights)))
             self._denominator = self.back(self.weights * reach)
         return self._denominator
 
