@@ -194,6 +194,32 @@ def _inverse_m12(m):
 
 
 @njit(inline="always", fastmath=True)
+def _row_of_groups(m, iy):
+    """The y-terms of a voxel row's column, row and depth: what :func:`_lane_projection` adds
+    to the x-terms. Computed once per row, outside the lane loops: inside, LLVM would reload
+    ``m`` for every lane (it cannot rule out that the loops' stores change it)."""
+    fy = np.float64(iy)
+    return m[0, 1] * fy + m[0, 3], m[1, 1] * fy + m[1, 3], m[2, 1] * fy + m[2, 3]
+
+
+@njit(inline="always", fastmath=True)
+def _lane_projection(m, bases, x0, offset, nx, cols_p):
+    """Where the column of voxel (x0 + offset, iy) lands (``bases`` from :func:`_row_of_groups`),
+    in float64 up to the row and column (their float32 rounding is then the only one): (depth,
+    1/depth, column on the padded detector (float32), row of slice 0 (float64), live: the column
+    is on the detector and x in the volume). Lanes past the volume's edge take the last x."""
+    c_base, r_base, d_base = bases
+    x = np.float64(x0) + offset
+    fx = min(x, np.float64(nx - 1))
+    depth = m[2, 0] * fx + d_base
+    inv = 1.0 / depth
+    c = np.float32((m[0, 0] * fx + c_base) * inv + 1.0)
+    r0 = (m[1, 0] * fx + r_base) * inv + 1.0
+    live = c > np.float32(0.0) and c < np.float32(cols_p - 2) and x < np.float64(nx)
+    return depth, inv, c, r0, live
+
+
+@njit(inline="always", fastmath=True)
 def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane, st, state, offsets):
     """Set up the LANES columns x0 … of row iy for one projection: each lane's z range [z0, z1)
     (the slices whose rows fall inside the padded detector), the profile rows [j0, j1) a walk
@@ -212,20 +238,12 @@ def _group_setup(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane, st, 
     zero = np.float32(0.0)
     top = np.float32(rows_p - 2)
     last_z = np.float32(nz - 1)
-    fy = np.float64(iy)
-    c_base = m[0, 1] * fy + m[0, 3]
-    r_base = m[1, 1] * fy + m[1, 3]
-    d_base = m[2, 1] * fy + m[2, 3]
+    bases = _row_of_groups(m, iy)
     off = 0  # lanes whose column misses the detector or whose rows leave it
     for k in range(n_lanes):
-        # float64 up to the row and column: their float32 rounding is then the only one
-        x = np.float64(x0) + offsets[k]
-        fx = min(x, np.float64(nx - 1))
-        inv = 1.0 / (m[2, 0] * fx + d_base)
-        c = np.float32((m[0, 0] * fx + c_base) * inv + 1.0)
-        r0 = np.float32((m[1, 0] * fx + r_base) * inv + 1.0)
+        _, inv, c, r0_64, live = _lane_projection(m, bases, x0, offsets[k], nx, cols_p)
+        r0 = np.float32(r0_64)
         step = np.float32(m[1, 2] * inv)
-        live = c > zero and c < np.float32(cols_p - 2) and x < np.float64(nx)
         c = min(max(c, zero), np.float32(cols_p - 2))  # img[ic + 1] stays inside
         ic = np.int32(c)
         fc = c - np.float32(ic)
@@ -265,18 +283,9 @@ def _clip_z_ranges(m, inv_m12, x0, iy, nx, nz, cols_p, rows_p, n_lanes, lane, st
     0 <= r0 + step·z <= top in float64, and its profile rows over that range (empty for a lane
     whose column misses the detector)."""
     top = np.float64(rows_p - 2)
-    fy = np.float64(iy)
-    c_base = m[0, 1] * fy + m[0, 3]
-    r_base = m[1, 1] * fy + m[1, 3]
-    d_base = m[2, 1] * fy + m[2, 3]
+    bases = _row_of_groups(m, iy)
     for k in range(n_lanes):
-        x = np.float64(x0) + offsets[k]
-        fx = min(x, np.float64(nx - 1))
-        depth = m[2, 0] * fx + d_base
-        inv = 1.0 / depth
-        c = np.float32((m[0, 0] * fx + c_base) * inv + 1.0)
-        r0 = (m[1, 0] * fx + r_base) * inv + 1.0
-        live = c > np.float32(0.0) and c < np.float32(cols_p - 2) and x < np.float64(nx)
+        depth, _, _, r0, live = _lane_projection(m, bases, x0, offsets[k], nx, cols_p)
         # 1/step = depth / m12 needs no second division
         inv_step = depth * inv_m12
         z_a = -r0 * inv_step
