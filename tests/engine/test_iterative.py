@@ -78,8 +78,7 @@ def test_penalty_value_sums_each_neighbour_pair_once(potential):
     expected = 0.0
     for (dz, dy, dx), weight in zip(HALF_NEIGHBOURHOOD, NEIGHBOUR_WEIGHTS, strict=True):
         a = x[max(0, -dz):nz - max(0, dz), max(0, -dy):ny - max(0, dy), max(0, -dx):nx - max(0, dx)]
-        b = x[max(0, dz):nz - max(0, -dz) or None, max(0, dy):ny - max(0, -dy) or None,
-              max(0, dx):nx - max(0, -dx) or None]
+        b = x[max(0, dz):nz - max(0, -dz), max(0, dy):ny - max(0, -dy), max(0, dx):nx - max(0, -dx)]
         t = np.abs(a.astype(np.float64) - b)
         if potential == "huber":
             psi = np.where(t <= delta, 0.5 * t * t, delta * t - 0.5 * delta * delta)
