@@ -88,6 +88,37 @@ def test_penalty_value_sums_each_neighbour_pair_once(potential):
     assert penalty_value(x, delta, potential) == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.parametrize("potential", ["huber", "fair"])
+@pytest.mark.parametrize("shape", [(4, 5, 19), (3, 1, 6), (2, 4, 1), (1, 1, 2)])
+def test_penalty_gradient_and_curvature_sum_over_the_neighbours_inside(potential, shape):
+    """Per voxel, Σ ω ψ'(t) and 2 Σ ω ψ'(t)/t over the 26 neighbours that exist, against a NumPy
+    sum over offsets: the volume's faces, edges and corners, and rows of one or two voxels."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 0.05, shape).astype(np.float32)
+    x[..., shape[2] // 2:] += 0.4
+    delta = 0.03
+    nz, ny, nx = shape
+    padded = np.pad(x.astype(np.float64), 1)
+    inside = np.pad(np.ones(shape), 1)
+    gradient = np.zeros(shape)
+    curvature = np.zeros(shape)
+    for dz, dy, dx in np.ndindex(3, 3, 3):
+        steps = (dz - 1) ** 2 + (dy - 1) ** 2 + (dx - 1) ** 2
+        if steps == 0:
+            continue
+        other = padded[dz:dz + nz, dy:dy + ny, dx:dx + nx]
+        t = x - other
+        a = np.abs(t)
+        huber = potential == "huber"
+        relaxed = np.minimum(1.0, delta / np.maximum(a, 1e-30)) if huber else 1 / (1 + a / delta)
+        w = inside[dz:dz + nz, dy:dy + ny, dx:dx + nx] / np.sqrt(steps) * relaxed
+        gradient += w * t
+        curvature += 2 * w
+    got_gradient, got_curvature = penalty_gradient(x, delta, potential)
+    np.testing.assert_allclose(got_gradient, gradient, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got_curvature, curvature, rtol=1e-5)
+
+
 def test_huber_curvature_is_exactly_quadratic_below_delta_and_bounded():
     flat = np.full((4, 4, 4), 0.2, dtype=np.float32)
     _, curvature = penalty_gradient(flat, 0.01, "huber")
