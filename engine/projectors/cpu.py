@@ -132,6 +132,7 @@ ROW_SLACK = BLOCK  # zero rows after each column of the column kernels' detector
 assert LANES == INTERLEAVE == 2 * BLOCK
 TILE_Y = 16  # rows of such groups per parallel task of the back-projector
 _ONE = uint64(1)
+_BLOCK = uint64(BLOCK)
 _LANES = uint64(LANES)
 
 # Layout of a group's lane state (float32): the rows at z = 0 and the steps (the back-projector
@@ -379,9 +380,10 @@ def _build_profiles(detector, image_at, stride, lane, buf, prof):
     column weights, at _WL and _WR."""
     for k0 in range(0, LANES, BLOCK):
         j0, j1 = _block_rows(lane, k0)
-        for j in range(j0, j1, uint64(BLOCK)):
-            blend_transpose8(buf, prof + j * _LANES + uint64(k0), detector, image_at + j, stride, lane[4], k0,
-                             buf, _WL, _WR)
+        if j1 > j0:
+            blocks = (j1 - j0 + _BLOCK - _ONE) // _BLOCK
+            blend_transpose8(buf, prof + j0 * _LANES + uint64(k0), detector, image_at + j0, stride, lane[4],
+                             k0, buf, _WL, _WR, blocks)
 
 
 @njit(inline="always", fastmath=True)
@@ -391,9 +393,10 @@ def _spread_profiles(detector, image_at, stride, lane, st, buf):
     group (rows outside a lane's walk are zero: they add nothing)."""
     for k0 in range(0, LANES, BLOCK):
         j0, j1 = _block_rows(lane, k0)
-        for j in range(j0, j1, uint64(BLOCK)):
-            spread_transpose8(buf, j * _LANES + uint64(k0), detector, image_at + j, stride, lane[4], k0, st,
-                              _WL, _WR)
+        if j1 > j0:
+            blocks = (j1 - j0 + _BLOCK - _ONE) // _BLOCK
+            spread_transpose8(buf, j0 * _LANES + uint64(k0), detector, image_at + j0, stride, lane[4], k0, st,
+                              _WL, _WR, blocks)
 
 
 @njit(inline="always", fastmath=True)

@@ -30,7 +30,7 @@ after editing this file, delete ``engine/projectors/__pycache__``.
 from __future__ import annotations
 
 from llvmlite import ir
-from numba.core import types
+from numba.core import cgutils, types
 from numba.core.errors import TypingError
 from numba.extending import intrinsic
 
@@ -101,7 +101,7 @@ def _pointer(builder, base, at, k):
 
 
 _ARGS = ("profile", "profile_at", "detector", "detector_at", "stride", "cols", "k0", "weights", "wl_at",
-         "wr_at")
+         "wr_at", "blocks")
 _ARRAYS = {"profile": types.float32, "detector": types.float32, "cols": types.int32, "weights": types.float32}
 
 
@@ -148,26 +148,42 @@ def _lanes(builder, a):
     return lanes
 
 
+def _blocks(builder, a, body):
+    """Run ``body(profile_at, row)`` for each of ``a["blocks"]`` blocks: the profile offset and
+    the detector row offset of block b, ``profile_at`` + INTERLEAVE·BLOCK·b and BLOCK·b."""
+    with cgutils.for_range(builder, a["blocks"]) as loop:
+        b = loop.index
+        body(builder.add(a["profile_at"], builder.mul(b, ir.Constant(_I64, INTERLEAVE * BLOCK))),
+             builder.mul(b, ir.Constant(_I64, BLOCK)))
+
+
 @intrinsic
 def blend_transpose8(typingctx, profile, profile_at, detector, detector_at, stride, cols, k0, weights, wl_at,
-                     wr_at):
-    """Build eight lanes' profiles over eight rows.
+                     wr_at, blocks):
+    """Build eight lanes' profiles over ``blocks`` blocks of eight rows.
 
-    For lanes i < 8 and rows t < 8, with c = cols[k0 + i] (int32) and j = detector_at + t:
+    For lanes i < 8 and rows t < 8·blocks, with c = cols[k0 + i] (int32) and j = detector_at + t:
     ``profile[profile_at + INTERLEAVE·t + i] = wl·detector[c·stride + j] + wr·detector[(c + 1)·stride + j]``
-    where wl = weights[wl_at + k0 + i] and wr = weights[wr_at + k0 + i]."""
-    sig = _signature("blend_transpose8",
-                     (profile, profile_at, detector, detector_at, stride, cols, k0, weights, wl_at, wr_at))
+    where wl = weights[wl_at + k0 + i] and wr = weights[wr_at + k0 + i]. Each block reads the
+    lanes' columns and weights again: read once before the loop instead (their 16 broadcast
+    weights alone fill AVX2's 16 vector registers), the back-projection ran 5-25 % slower."""
+    sig = _signature("blend_transpose8", (profile, profile_at, detector, detector_at, stride, cols, k0,
+                                          weights, wl_at, wr_at, blocks))
 
     def codegen(context, builder, signature, args):
         a = _unpack(context, builder, signature, args)
-        rows = []
-        for left, wl, wr in _lanes(builder, a):
-            near = builder.load(_vector_at(builder, a["detector"], left), align=4)
-            far = builder.load(_vector_at(builder, a["detector"], builder.add(left, a["stride"])), align=4)
-            rows.append(_add(builder, _mul(builder, near, wl), _mul(builder, far, wr)))
-        for t, v in enumerate(_transpose(builder, rows)):
-            builder.store(v, _pointer(builder, a["profile"], a["profile_at"], INTERLEAVE * t), align=4)
+
+        def block(profile_at, row):
+            rows = []
+            for left, wl, wr in _lanes(builder, a):
+                at = builder.add(left, row)
+                near = builder.load(_vector_at(builder, a["detector"], at), align=4)
+                far = builder.load(_vector_at(builder, a["detector"], builder.add(at, a["stride"])), align=4)
+                rows.append(_add(builder, _mul(builder, near, wl), _mul(builder, far, wr)))
+            for t, v in enumerate(_transpose(builder, rows)):
+                builder.store(v, _pointer(builder, a["profile"], profile_at, INTERLEAVE * t), align=4)
+
+        _blocks(builder, a, block)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -175,30 +191,39 @@ def blend_transpose8(typingctx, profile, profile_at, detector, detector_at, stri
 
 @intrinsic
 def spread_transpose8(typingctx, profile, profile_at, detector, detector_at, stride, cols, k0, weights, wl_at,
-                      wr_at):
-    """The transpose of :func:`blend_transpose8`, which then clears the block it read.
+                      wr_at, blocks):
+    """The transpose of :func:`blend_transpose8`, which then clears the blocks it read.
 
-    For lanes i < 8 and rows t < 8: ``detector[c·stride + j] += wl·p`` and
+    For lanes i < 8 and rows t < 8·blocks: ``detector[c·stride + j] += wl·p`` and
     ``detector[(c + 1)·stride + j] += wr·p`` with p = profile[profile_at + INTERLEAVE·t + i] (same
     c, j, wl, wr as there). Neighbouring lanes often share a detector column, and each add must
     then wait for the previous one's store; the even lanes go first, then the odd ones, which
-    keeps those waits apart (measured: about 7 % on the splat of 256-slice columns)."""
-    sig = _signature("spread_transpose8",
-                     (profile, profile_at, detector, detector_at, stride, cols, k0, weights, wl_at, wr_at))
+    keeps those waits apart (measured: about 7 % on the splat of 256-slice columns). The lanes'
+    columns and weights are read once for all the blocks: the blocks' stores may alias them,
+    so LLVM would not hoist those loads out of a caller's loop (measured: the splat 1.08-1.13×
+    faster on 16-slice columns, 1.10× on 256-slice ones)."""
+    sig = _signature("spread_transpose8", (profile, profile_at, detector, detector_at, stride, cols, k0,
+                                           weights, wl_at, wr_at, blocks))
 
     def codegen(context, builder, signature, args):
         a = _unpack(context, builder, signature, args)
-        rows = []
-        for t in range(BLOCK):
-            pointer = _pointer(builder, a["profile"], a["profile_at"], INTERLEAVE * t)
-            rows.append(builder.load(pointer, align=4))
-            builder.store(ir.Constant(_F8, [0.0] * BLOCK), pointer, align=4)
-        lanes = list(zip(_transpose(builder, rows), _lanes(builder, a), strict=True))
-        for values, (left, wl, wr) in lanes[0::2] + lanes[1::2]:
-            for at, w in ((left, wl), (builder.add(left, a["stride"]), wr)):
-                pointer = _vector_at(builder, a["detector"], at)
-                total = _add(builder, builder.load(pointer, align=4), _mul(builder, values, w))
-                builder.store(total, pointer, align=4)
+        lanes = _lanes(builder, a)
+
+        def block(profile_at, row):
+            rows = []
+            for t in range(BLOCK):
+                pointer = _pointer(builder, a["profile"], profile_at, INTERLEAVE * t)
+                rows.append(builder.load(pointer, align=4))
+                builder.store(ir.Constant(_F8, [0.0] * BLOCK), pointer, align=4)
+            pairs = list(zip(_transpose(builder, rows), lanes, strict=True))
+            for values, (left, wl, wr) in pairs[0::2] + pairs[1::2]:
+                at = builder.add(left, row)
+                for column, w in ((at, wl), (builder.add(at, a["stride"]), wr)):
+                    pointer = _vector_at(builder, a["detector"], column)
+                    total = _add(builder, builder.load(pointer, align=4), _mul(builder, values, w))
+                    builder.store(total, pointer, align=4)
+
+        _blocks(builder, a, block)
         return context.get_dummy_value()
 
     return sig, codegen
