@@ -94,8 +94,8 @@ class WeightedLeastSquares:
     def forward(self, x, indices=None):
         return self._projector.forward(x, indices)
 
-    def back(self, p, indices=None):
-        return self._projector.back(p, indices)
+    def back(self, p, indices=None, out=None):
+        return self._projector.back(p, indices, out)
 
     @property
     def rays(self) -> int:
@@ -223,6 +223,7 @@ def solve(
     z = x.copy()
     spare = xp.empty_like(x)  # where the next x is written; buffers rotate, nothing is reallocated
     penalty_parts = (xp.empty_like(x), xp.empty_like(x)) if beta > 0 else None
+    gradient = xp.empty_like(x)
     t = 1.0
     history: list[IterationRecord] = []
     previous = x.copy()
@@ -236,7 +237,8 @@ def solve(
             r = problem.residual(z, idx)
             wr = problem.weights[idx] * r
             data_term += 0.5 * float(xp.sum(wr * r, dtype=xp.float64))
-            gradient = problem.back(wr, idx)
+            gradient.fill(0.0)
+            problem.back(wr, idx, out=gradient)
             if penalty_parts is not None:
                 penalty_gradient(z, edge_preservation, potential, out=penalty_parts)
             # adaptive restart: the new step points against the momentum → drop the momentum

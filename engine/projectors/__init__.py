@@ -74,12 +74,13 @@ def backproject_weighted(
     _backproject(projections, mats, _use_columns(device, mats, volume), out, device)
 
 
-def _backproject(projections, mats: np.ndarray, columns: bool, out, device: str) -> None:
-    """out += the raw kernel's back-projection of ``projections`` with maps ``mats``."""
+def _backproject(projections, mats: np.ndarray, columns: bool, out, device: str, work=None) -> None:
+    """out += the raw kernel's back-projection of ``projections`` with maps ``mats``; the column
+    path copies them into ``work`` (see :func:`cpu.to_columns`) when given."""
     xp = array_module(device)
     n, rows, cols = projections.shape
     if columns:
-        cpu.backproject_columns(cpu.to_columns(projections), mats, out, cpu.LANES)
+        cpu.backproject_columns(cpu.to_columns(projections, work), mats, out, cpu.LANES)
         return
     padded = xp.zeros((n, rows + 3, cols + 3), dtype=xp.float32)
     padded[:, 1 : rows + 1, 1 : cols + 1] = xp.asarray(projections, dtype=xp.float32)
@@ -114,6 +115,22 @@ class Projector:
         self.device = resolve_device(device)
         self.xp = array_module(self.device)
         self._plans: dict = {}
+        self._work: dict = {}
+
+    def _work_array(self, kind: str, n: int, subset: bool, make):
+        """A work array of the column kernels for ``n`` projections, ``make(n)`` the first time.
+        A solver calls with the same subsets over and over, and a fresh array per call costs
+        the system faulting in and zeroing its pages (``numpy.zeros`` took 0.1 s of a 5 s
+        preview), so for subsets it is kept, sized for the largest so far, and the first ``n``
+        are reused (a projector is therefore not for two threads at once). Calls on all
+        projections, rare and the largest, get a fresh one, so that no solve holds a copy of
+        the whole scan for nothing."""
+        if not subset:
+            return make(n)
+        array = self._work.get(kind)
+        if array is None or array.shape[0] < n:
+            array = self._work[kind] = make(n)
+        return array[:n]
 
     def _plan(self, indices):
         """(selected geometry, float32 maps, detector scale on the device, fast path?)."""
@@ -135,8 +152,15 @@ class Projector:
         sub, mats, scale, columns = self._plan(indices)
         rows, cols = self.geometry.detector_shape
         if columns:  # lane_major copies (and converts to float32) anyway
-            columns_out = cpu.detector_columns(sub.n_projections, rows, cols)
-            cpu.splat_columns(cpu.lane_major(volume_data), self.volume.shape[2], mats, columns_out, cpu.LANES)
+            subset = indices is not None
+            columns_out = self._work_array("splat", sub.n_projections, subset,
+                                           lambda n: cpu.detector_columns(n, rows, cols))
+            columns_out.fill(0.0)
+            lanes = self._work.get("lanes") if subset else None
+            lanes = cpu.lane_major(volume_data, lanes)
+            if subset:
+                self._work["lanes"] = lanes
+            cpu.splat_columns(lanes, self.volume.shape[2], mats, columns_out, cpu.LANES)
             splatted = cpu.from_columns(columns_out, rows, cols)
         else:
             vol = xp.ascontiguousarray(xp.asarray(volume_data, dtype=xp.float32))
@@ -159,7 +183,10 @@ class Projector:
         if out is None:
             out = xp.zeros(self.volume.shape, dtype=xp.float32)
         scaled = xp.asarray(projections, dtype=xp.float32) * scale
-        _backproject(scaled, mats, columns, out, self.device)
+        rows, cols = self.geometry.detector_shape
+        work = (self._work_array("back", sub.n_projections, indices is not None,
+                                 lambda n: cpu.detector_columns(n, rows, cols)) if columns else None)
+        _backproject(scaled, mats, columns, out, self.device, work)
         return out
 
 

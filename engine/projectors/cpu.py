@@ -154,10 +154,13 @@ def detector_columns(n: int, rows: int, cols: int) -> np.ndarray:
     return np.zeros((n, cols + 3, rows + 3 + ROW_SLACK), dtype=np.float32)
 
 
-def to_columns(projections) -> np.ndarray:
-    """(n, rows, cols) images → a :func:`detector_columns` array holding them."""
+def to_columns(projections, out: np.ndarray | None = None) -> np.ndarray:
+    """(n, rows, cols) images → a :func:`detector_columns` array holding them: a new one, or
+    ``out``, one that only this function has written into (its zero border is never written,
+    so only the images are copied)."""
     n, rows, cols = projections.shape
-    out = detector_columns(n, rows, cols)
+    if out is None:
+        out = detector_columns(n, rows, cols)
     out[:, 1 : cols + 1, 1 : rows + 1] = np.asarray(projections).transpose(0, 2, 1)
     return out
 
@@ -167,12 +170,15 @@ def from_columns(columns: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return columns[:, 1 : cols + 1, 1 : rows + 1].transpose(0, 2, 1)
 
 
-def lane_major(vol: np.ndarray) -> np.ndarray:
+def lane_major(vol: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``vol`` (nz, ny, nx) as (ny, groups, nz, LANES), x padded with zeros to whole groups:
-    the layout :func:`splat_columns` reads, each group's walk one contiguous stream."""
+    the layout :func:`splat_columns` reads, each group's walk one contiguous stream. Into a new
+    array, or ``out`` from an earlier call on a volume of the same shape (its padding is never
+    written, so it stays zero)."""
     nz, ny, nx = vol.shape
     groups = -(-nx // LANES)
-    out = np.zeros((ny, groups, nz, LANES), dtype=np.float32)
+    if out is None:
+        out = np.zeros((ny, groups, nz, LANES), dtype=np.float32)
     whole = nx // LANES * LANES
     view = out.transpose(2, 0, 1, 3)  # (nz, ny, groups, LANES), a view into out
     view[:, :, : nx // LANES] = vol[:, :, :whole].reshape(nz, ny, -1, LANES)
