@@ -152,14 +152,11 @@ class Projector:
         sub, mats, scale, columns = self._plan(indices)
         rows, cols = self.geometry.detector_shape
         if columns:  # lane_major copies (and converts to float32) anyway
-            subset = indices is not None
-            columns_out = self._work_array("splat", sub.n_projections, subset,
+            columns_out = self._work_array("splat", sub.n_projections, indices is not None,
                                            lambda n: cpu.detector_columns(n, rows, cols))
             columns_out.fill(0.0)
-            lanes = self._work.get("lanes") if subset else None
-            lanes = cpu.lane_major(volume_data, lanes)
-            if subset:
-                self._work["lanes"] = lanes
+            # the volume's lane-major copy is the volume's size, whatever the projections: kept
+            lanes = self._work["lanes"] = cpu.lane_major(volume_data, self._work.get("lanes"))
             cpu.splat_columns(lanes, self.volume.shape[2], mats, columns_out, cpu.LANES)
             splatted = cpu.from_columns(columns_out, rows, cols)
         else:
