@@ -132,7 +132,6 @@ ROW_SLACK = BLOCK  # zero rows after each column of the column kernels' detector
 assert LANES == INTERLEAVE == 2 * BLOCK
 TILE_Y = 16  # rows of such groups per parallel task of the back-projector
 _ONE = uint64(1)
-_BLOCK = uint64(BLOCK)
 _LANES = uint64(LANES)
 
 # Layout of a group's lane state (float32): the rows at z = 0 and the steps (the back-projector
@@ -366,15 +365,16 @@ def _rest_ranges(lane, k, lo, hi):
 
 @njit(inline="always")
 def _block_rows(lane, k0):
-    """Rows [j0, j1) of the union of the live lanes k0 … k0 + BLOCK − 1's row ranges (empty when
-    none is live)."""
+    """(j0, blocks): the union of the live lanes k0 … k0 + BLOCK − 1's row ranges starts at row
+    j0 and takes ``blocks`` blocks of BLOCK rows (none when no lane is live)."""
     j0 = np.int32(1 << 30)
     j1 = np.int32(0)
     for k in range(k0, k0 + BLOCK):
         if lane[3, k] > lane[2, k]:
             j0 = min(j0, lane[2, k])
             j1 = max(j1, lane[3, k])
-    return uint64(j0), uint64(max(j0, j1))
+    first, end = uint64(j0), uint64(max(j0, j1))
+    return first, (end - first + uint64(BLOCK - 1)) // uint64(BLOCK)  # unsigned: a shift
 
 
 @njit(inline="always", fastmath=True)
@@ -385,9 +385,8 @@ def _build_profiles(detector, image_at, stride, lane, buf, prof):
     ROW_SLACK past the detector's, where it is zero) are never read. ``buf`` also holds the
     column weights, at _WL and _WR."""
     for k0 in range(0, LANES, BLOCK):
-        j0, j1 = _block_rows(lane, k0)
-        if j1 > j0:
-            blocks = (j1 - j0 + _BLOCK - _ONE) // _BLOCK
+        j0, blocks = _block_rows(lane, k0)
+        if blocks > 0:
             blend_transpose8(buf, prof + j0 * _LANES + uint64(k0), detector, image_at + j0, stride, lane[4],
                              k0, buf, _WL, _WR, blocks)
 
@@ -398,9 +397,8 @@ def _spread_profiles(detector, image_at, stride, lane, st, buf):
     back onto their detector columns, block by block, and are cleared on the way for the next
     group (rows outside a lane's walk are zero: they add nothing)."""
     for k0 in range(0, LANES, BLOCK):
-        j0, j1 = _block_rows(lane, k0)
-        if j1 > j0:
-            blocks = (j1 - j0 + _BLOCK - _ONE) // _BLOCK
+        j0, blocks = _block_rows(lane, k0)
+        if blocks > 0:
             spread_transpose8(buf, j0 * _LANES + uint64(k0), detector, image_at + j0, stride, lane[4], k0, st,
                               _WL, _WR, blocks)
 
