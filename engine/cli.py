@@ -72,6 +72,12 @@ def _scan_path(name: str, progress=None, cancel=None) -> str:
     return str(ensure_demo_scan(progress, cancel))
 
 
+def _add_frame(parser) -> None:
+    parser.add_argument("--frame", type=int, metavar="N",
+                        help="channel (time frame) of a scan file that holds several (CIL NeXus); "
+                        "default: the first")
+
+
 def _check_memory(volume) -> None:
     """Refuse a volume that cannot fit in memory, before spending time on it."""
     need = volume.n_voxels * 4
@@ -142,7 +148,8 @@ def cmd_recon(args) -> int:
     started = time.perf_counter()
     try:
         scan_path = _scan_path(args.scan, sub_progress(progress, 0.0, 0.05), cancel)
-        scan = load_scan(scan_path, progress=sub_progress(progress, 0.0, 0.05), cancel=cancel)
+        scan = load_scan(scan_path, frame=args.frame, progress=sub_progress(progress, 0.0, 0.05),
+                         cancel=cancel)
         # Check memory before the work, size the volume after: the centre of rotation found
         # by preprocessing moves the field of view.
         _check_memory(_volume_geometry(args, scan.geometry))
@@ -186,6 +193,7 @@ def cmd_recon(args) -> int:
     volume.recipe = {
         "fathom": __version__,
         "scan": str(Path(scan_path).resolve()),
+        **({"frame": args.frame} if args.frame is not None else {}),
         "method": method,
         "device": engine_recipe.get("device"),
         "preprocess": P.to_recipe(pre_params),
@@ -231,7 +239,8 @@ def cmd_tune(args) -> int:
     progress, close_bar = _progress_bar(not args.quiet and sys.stderr.isatty())
     try:
         scan_path = _scan_path(args.scan, sub_progress(progress, 0.0, 0.05), cancel)
-        scan = load_scan(scan_path, progress=sub_progress(progress, 0.0, 0.05), cancel=cancel)
+        scan = load_scan(scan_path, frame=args.frame, progress=sub_progress(progress, 0.0, 0.05),
+                         cancel=cancel)
         prepared = preprocess(scan, pre_params, progress=sub_progress(progress, 0.05, 0.2), cancel=cancel)
         whole = _volume_geometry(args, prepared.geometry, with_roi=False)
         start, shape = (tuple(args.roi[:3]), tuple(args.roi[3:])) if args.roi else central_roi(whole)
@@ -259,7 +268,8 @@ def cmd_tune(args) -> int:
         "preprocess": P.to_recipe(pre_params),
         "fdk": P.to_recipe(fdk_params),
         "iterative": chosen,
-        "tuned_on": {"scan": str(Path(scan_path).resolve()), "roi": {"start": list(start),
+        "tuned_on": {"scan": str(Path(scan_path).resolve()), "frame": args.frame,
+                     "roi": {"start": list(start),
                      "shape": list(shape)},
                      "edge_preservation": suggestion.to_dict() if suggestion else "given",
                      "smoothing_rule": strip.rule},
@@ -282,7 +292,7 @@ def cmd_info(args) -> int:
     from .geometry import default_volume
     from .io import load_scan
 
-    scan = load_scan(_scan_path(args.scan))
+    scan = load_scan(_scan_path(args.scan), frame=args.frame)
     print(scan.describe())
     volume = default_volume(scan.geometry)
     nz, ny, nx = volume.shape
@@ -417,7 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
 
     recon = commands.add_parser("recon", help="reconstruct a scan into a volume file")
-    recon.add_argument("scan", help="scan folder (scan.json), HDF5 file, folder of TIFFs, or 'demo'")
+    recon.add_argument("scan", help="scan folder (scan.json), HDF5 or NeXus file, folder of TIFFs, or 'demo'")
+    _add_frame(recon)
     recon.add_argument("-o", "--output", required=True, help="volume file to write (.tif or .h5)")
     recon.add_argument("--method", choices=("fdk", "iterative", "deep"),
                        help="reconstruction method (default: the recipe's, else fdk)")
@@ -440,7 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     tune = commands.add_parser(
         "tune", help="preview the iterative engine on an ROI at several smoothing values β")
-    tune.add_argument("scan", help="scan folder, HDF5 file, folder of TIFFs, or 'demo'")
+    tune.add_argument("scan", help="scan folder, HDF5 or NeXus file, folder of TIFFs, or 'demo'")
+    _add_frame(tune)
     tune.add_argument("-o", "--output", required=True, help="folder for the strip, its metrics and recipe")
     tune.add_argument("--roi", type=int, nargs=6, metavar=("Z0", "Y0", "X0", "NZ", "NY", "NX"),
                       help="preview block in voxels of the volume (default: 16×128×128 at the centre)")
@@ -460,6 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = commands.add_parser("info", help="say what a scan holds")
     info.add_argument("scan")
+    _add_frame(info)
     info.set_defaults(handler=cmd_info)
 
     simulate = commands.add_parser("simulate", help="write a simulated package scan with its truth")

@@ -12,6 +12,7 @@ Formats read:
 * Fathom scan HDF5 (root attribute ``format = "fathom-scan/1"``) — :mod:`engine.io.scan_hdf5`
   (also written);
 * Data Exchange HDF5 (``/exchange/data``, APS/TomoPy) — :mod:`engine.io.data_exchange`;
+* CIL NeXus (``AcquisitionData`` from CIL's NEXUSDataWriter) — :mod:`engine.io.cil_nexus`;
 * a folder of TIFF images with ``angles.txt`` (Savu/Diamond style) — :mod:`engine.io.tiff_folder`.
 
 Volumes (``.tif``/``.h5``): :mod:`engine.io.volume_files`.
@@ -27,6 +28,7 @@ from ..errors import FathomInputError
 from ..progress import CancelToken, ProgressCallback
 from ..scan import Scan
 from .atomic import atomic_output
+from .cil_nexus import is_cil_nexus, read_cil_nexus
 from .data_exchange import is_data_exchange, read_data_exchange
 from .scan_folder import SCAN_JSON, is_scan_folder, read_scan_folder, write_scan_folder
 from .scan_hdf5 import is_fathom_hdf5, read_scan_h5, write_scan_h5
@@ -50,7 +52,8 @@ HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".nxs")
 SUPPORTED_SCAN_FORMATS = (
     "a Fathom scan folder (scan.json with TIFF projections), a Fathom scan HDF5 file "
     "(format attribute 'fathom-scan/1'), a Data Exchange HDF5 file (/exchange/data, "
-    "/exchange/theta), or a folder of TIFF projections with angles.txt"
+    "/exchange/theta), a CIL NeXus file (AcquisitionData), or a folder of TIFF projections with "
+    "angles.txt"
 )
 
 
@@ -74,6 +77,7 @@ def _is_hdf5(path: Path) -> bool:
 def load_scan(
     path: str | Path,
     *,
+    frame: int | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> Scan:
@@ -82,7 +86,9 @@ def load_scan(
     Parameters
     ----------
     path : a scan folder or its ``scan.json``; an ``.h5``/``.hdf5``/``.hdf``/``.nxs`` file
-        (Fathom scan or Data Exchange); or a folder of TIFF images with ``angles.txt``.
+        (Fathom scan, Data Exchange or CIL NeXus); or a folder of TIFF images with ``angles.txt``.
+    frame : which channel (time frame, energy bin) of a file that holds several to read (CIL
+        NeXus); None reads the first. Formats with one frame refuse any other than 0.
     progress : optional ``progress(fraction, message)`` callback.
     cancel : optional :class:`~engine.progress.CancelToken`; cancelling raises
         :class:`~engine.progress.Cancelled` at the next chunk.
@@ -102,6 +108,14 @@ def load_scan(
     path = Path(path).expanduser()
     if not path.exists():
         raise FathomInputError(f"{path} does not exist: check the path")
+    hdf5 = not path.is_dir() and _is_hdf5(path)
+    if hdf5:
+        with open_hdf5(path) as file:
+            fathom, exchange, cil = is_fathom_hdf5(file), is_data_exchange(file), is_cil_nexus(file)
+        if cil:
+            return read_cil_nexus(path, frame=frame, progress=progress, cancel=cancel)
+    if frame not in (None, 0):
+        raise FathomInputError(f"{path} holds one frame: frame {frame} does not exist; leave --frame out")
     if path.is_dir():
         if is_scan_folder(path):
             return read_scan_folder(path, progress=progress, cancel=cancel)
@@ -112,16 +126,14 @@ def load_scan(
         )
     if path.suffix.lower() == ".json":
         return read_scan_folder(path, progress=progress, cancel=cancel)
-    if _is_hdf5(path):
-        with open_hdf5(path) as file:
-            fathom, exchange = is_fathom_hdf5(file), is_data_exchange(file)
+    if hdf5:
         if fathom:
             return read_scan_h5(path, progress=progress, cancel=cancel)
         if exchange:
             return read_data_exchange(path, progress=progress, cancel=cancel)
         raise FathomInputError(
-            f"{path} is an HDF5 file of a layout Fathom does not read (neither a 'fathom-scan/1' "
-            f"format attribute nor /exchange/data): convert it to {SUPPORTED_SCAN_FORMATS}"
+            f"{path} is an HDF5 file of a layout Fathom does not read (no 'fathom-scan/1' format "
+            f"attribute, /exchange/data or CIL AcquisitionData): convert it to {SUPPORTED_SCAN_FORMATS}"
         )
     raise FathomInputError(
         f"{path.name} is not a scan format Fathom reads: use {SUPPORTED_SCAN_FORMATS}. A single "
