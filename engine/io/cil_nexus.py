@@ -79,14 +79,12 @@ class _Layout:
                             "again with CIL's NEXUSDataWriter")
         return value
 
-    def vector(self, name: str, required: bool = True) -> np.ndarray | None:
+    def vector(self, name: str) -> np.ndarray:
         """A position or direction of the config as a 3-vector (2D files: z = 0)."""
         item = self.file.get(f"{CONFIG}/{name}")
         if not isinstance(item, h5py.Dataset):
-            if required:
-                raise self.fail(f"the CIL geometry has no {name}: the file is incomplete; write it again "
-                                "with CIL's NEXUSDataWriter")
-            return None
+            raise self.fail(f"the CIL geometry has no {name}: the file is incomplete; write it again with "
+                            "CIL's NEXUSDataWriter")
         value = np.asarray(item[()], dtype=np.float64).reshape(-1)
         if value.size != self.dims or not np.all(np.isfinite(value)):
             raise self.fail(f"{name} is {value.tolist()}: expected {self.dims} finite numbers for a "

@@ -43,7 +43,8 @@ def test_the_gel_scan_reads_with_its_geometry(shared_data):
     assert g.beam == "cone" and g.source_object_mm == pytest.approx(100.0, abs=1e-3)
     assert g.source_detector_mm == pytest.approx(300.0, abs=1e-3)
     assert g.pixel_size_mm == (0.4, 0.4)
-    assert np.ptp(np.diff(g.angles_rad)) < 1e-6 and abs(np.diff(g.angles_rad)[0]) == pytest.approx(np.radians(5))
+    steps = np.diff(g.angles_rad)
+    assert np.ptp(steps) < 1e-6 and abs(steps[0]) == pytest.approx(np.radians(5))
     assert "0 of 17" in scan.metadata["frame"]
     assert not scan.projections.flags.writeable
 
