@@ -141,13 +141,12 @@ def _circular_geometry(layout: _Layout):
         towards[2] = 0.0
         if np.linalg.norm(towards) == 0:
             raise layout.fail("the source sits on the rotation axis: check the geometry")
-        bearing = np.arctan2(towards[1], towards[0])
     else:
         ray = layout.vector("ray/direction")
         if abs(_unit(ray)[2]) > _ALIGNED:
             raise layout.fail("the rays are not horizontal: not supported")
         towards = -ray
-        bearing = np.arctan2(towards[1], towards[0])
+    bearing = np.arctan2(towards[1], towards[0])
     normal = _unit(towards)  # from the axis towards the source: the detector must face it
     if abs(u_cil @ normal) > 1e-4:
         raise layout.fail("the detector is turned about the vertical (its rows are not perpendicular to the "
@@ -173,7 +172,6 @@ def _circular_geometry(layout: _Layout):
         notes["pixel_height"] = "2D scan: one detector row, its height taken equal to the pixel width"
     if not (np.isfinite(pixel_h) and pixel_h > 0 and np.isfinite(pixel_v) and pixel_v > 0):
         raise layout.fail(f"pixel sizes {pixel_h}, {pixel_v} must be positive")
-    along = np.array([u_fathom[0], u_fathom[1], 0.0])
     if beam == "cone":
         sod = float(np.linalg.norm(towards))
         sdd = float((source - detector) @ normal)
@@ -181,14 +179,14 @@ def _circular_geometry(layout: _Layout):
             raise layout.fail(f"the detector is {sdd:.4g} mm from the source, not beyond the axis "
                               f"({sod:.4g} mm)")
         pierce = source - normal * sdd  # where the ray through the axis meets the detector
-        offset_col = float((detector - pierce) @ along)
+        offset_col = float((detector - pierce) @ u_fathom)
         offset_row = -float(detector[2] - source[2])  # Fathom's row offset points down
         geometry = dict(beam="cone", source_object_mm=sod, source_detector_mm=sdd,
                         detector_offset_mm=(offset_row, offset_col))
         if source[2] != 0.0:
             notes["z_origin"] = f"z measured from the source's height ({source[2]:.4g} mm in the file)"
     else:
-        geometry = dict(beam="parallel", rotation_axis_offset_mm=float((axis - detector) @ along))
+        geometry = dict(beam="parallel", rotation_axis_offset_mm=float((axis - detector) @ u_fathom))
     return geometry, t0, reverse_cols, reverse_rows, (pixel_v, pixel_h), notes
 
 
