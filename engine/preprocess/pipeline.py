@@ -36,7 +36,7 @@ from .normalize import (
     prepare_flat_field,
 )
 from .outliers import find_static_defects, remove_outliers
-from .rings import remove_stripes
+from .rings import RING_METHODS, remove_stripes
 
 __all__ = ["PreprocessParams", "parse_center_of_rotation", "preprocess"]
 
@@ -127,8 +127,16 @@ class PreprocessParams:
     )
     ring_removal: bool = param(
         True,
-        help="remove ring artifacts as stripes in the sinograms (Vo's sorting method)",
+        help="remove ring artifacts as stripes in the sinograms",
         label="Ring removal",
+    )
+    ring_method: str = param(
+        "offset",
+        help="offset: one offset per detector column, kept small near the sample's features (no "
+        "streaks beside bumps or balls); sorting: Vo's sorting method, which also removes stripes "
+        "present in part of the scan but streaks beside dense small features",
+        choices=RING_METHODS,
+        label="Ring method",
     )
     ring_filter_width: int = param(
         11,
@@ -304,7 +312,7 @@ def preprocess(
             block = out[:, r0:r1, :]
             if rings:
                 block = remove_stripes(
-                    block, params.ring_filter_width, cancel=cancel,
+                    block, params.ring_filter_width, params.ring_method, cancel=cancel,
                     progress=sub_progress(progress, part, parts[count + 1]),
                 )
             if bh:
