@@ -381,10 +381,10 @@ def cmd_metrics(args) -> int:
     if args.package:
         from .simulate.package import measure_package
 
-        package = measure_package(data, grid)
+        package = measure_package(data, grid, args.package)
         results["package"] = package
-        rows += [("SNR die vs mold", package["snr_die_mold"], "bga package regions"),
-                 ("SNR mold vs air", package["snr_mold_air"], "bga package regions")]
+        rows += [(f"SNR {pair}", value, f"{args.package} package regions")
+                 for pair, value in package["snr"].items()]
         rows += [(f"edge {name}", width, "voxels (10–90 %)")
                  for name, width in package["edge_width_voxels"].items()]
     print(f"{'metric':<24} {'value':>10}  notes")
@@ -417,7 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .fdk import FDKParams
     from .iterative import IterativeParams
     from .preprocess import PreprocessParams
+    from .simulate.package import PRESETS
 
+    packages = [name for name, preset in PRESETS.items() if preset.quality is not None]
     parser = argparse.ArgumentParser(
         prog="fathom",
         description="Fathom: X-ray CT reconstruction for failure analysis. Without a command, opens the GUI.",
@@ -476,13 +478,15 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(handler=cmd_info)
 
     simulate = commands.add_parser("simulate", help="write a simulated package scan with its truth")
-    simulate.add_argument("--preset", default="bga", choices=("bga", "bga2d"),
-                          help="bga: the demo package, cone beam; bga2d: one ball plane, parallel-beam "
-                               "sinogram (default: bga)")
+    simulate.add_argument("--preset", default="bga", choices=list(PRESETS),
+                          help="; ".join(f"{name}: {p.description}" for name, p in PRESETS.items())
+                               + " (default: bga, the demo)")
     simulate.add_argument("--projections", type=int,
-                          help="projections over the preset's range (default: bga 720, bga2d 256)")
+                          help="projections over the preset's range (default: "
+                               + ", ".join(f"{name} {p.n_projections}" for name, p in PRESETS.items()) + ")")
     simulate.add_argument("--counts", type=float,
-                          help="photons per pixel in air (default: bga 20000, bga2d 50000)")
+                          help="photons per pixel in air (default: "
+                               + ", ".join(f"{name} {p.counts:.0f}" for name, p in PRESETS.items()) + ")")
     simulate.add_argument("--seed", type=int, default=0)
     simulate.add_argument("-o", "--output", required=True, help="new scan folder to write")
     simulate.set_defaults(handler=cmd_simulate)
@@ -502,9 +506,9 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--truth", metavar="TRUTH",
                          help="truth volume (.tif/.h5) or simulated scan folder: PSNR, SSIM, and each "
                               "defect's CNR when truth.json lies beside it")
-    metrics.add_argument("--package", action="store_true",
-                         help="SNR die/mold and mold/air and edge widths at the standard regions of the "
-                              "simulated bga package")
+    metrics.add_argument("--package", nargs="?", const="bga", choices=packages, metavar="PRESET",
+                         help="SNR die/mold and mold/air and edge widths at the standard regions of a "
+                              f"simulated package ({', '.join(packages)}; default bga, the demo)")
     metrics.add_argument("--json", metavar="OUT", help="also write the results to this JSON file")
     metrics.set_defaults(handler=cmd_metrics)
 

@@ -1,13 +1,16 @@
-"""Simulated package scans: a small BGA with known defects, as a lab micro-CT would record it.
+"""Simulated package scans: small packages with known defects, as a lab micro-CT would record them.
 
-Two presets. ``bga`` is the built-in demo: a flip-chip package on a board, scanned in a cone
-beam over a full turn. ``bga2d`` is the classic inspection of one ball plane: a 16 × 16 ball
-array with one stray microbead, as a parallel-beam sinogram (one detector row, 363 pixels,
-256 angles over 180°). Each phantom is built from analytic shapes (exact line integrals), then
-"scanned": photons per pixel, Poisson noise, a dark offset with read noise, averaged flats and
-darks. Shapes inside a host carry the difference of attenuation (material − host), since
-overlapping shapes add; no two shapes of the same material overlap, so the truth volume holds
-only the materials below.
+Three presets. ``bga`` is the built-in demo: a flip-chip package on a board, scanned in a cone
+beam over a full turn. ``stack`` is a 2.5D package in the same scanner (a logic die and a
+three-die memory stack on a silicon interposer with TSVs, microbumps and C4 bumps): other
+shapes, other materials (underfill, die-attach film) and other defects than the demo's, to
+check that what was tuned on the demo holds on a package it was not tuned on. ``bga2d`` is the
+classic inspection of one ball plane: a 16 × 16 ball array with one stray microbead, as a
+parallel-beam sinogram (one detector row, 363 pixels, 256 angles over 180°). Each phantom is
+built from analytic shapes (exact line integrals), then "scanned": photons per pixel, Poisson
+noise, a dark offset with read noise, averaged flats and darks. Shapes inside a host carry the
+difference of attenuation (material − host), since overlapping shapes add; no two shapes of
+the same material overlap, so the truth volume holds only the materials below.
 
 Attenuation table (1/mm) at an effective energy of 80 keV, from NIST XCOM mass attenuation
 coefficients times typical densities (rounded; effective-energy values for a ~130 kV tube with
@@ -18,6 +21,7 @@ some filtration):
     silicon (2.33 g/cm³)                              0.046
     copper (8.96 g/cm³)                               0.52
     SAC305 solder (7.4 g/cm³, mostly tin)             1.40
+    underfill / die-attach film (less filler, 1.6 g/cm³) 0.030
 
 What the demo is sized for: every defect is at least two voxels (0.02 mm) across in its
 thinnest direction, so FDK from 720 projections shows each with a contrast-to-noise of 3 or
@@ -56,7 +60,7 @@ from ..scan import Scan
 from ..volume import Volume
 from .analytic import Box, Cylinder, Ellipsoid, Shape, project, voxelize
 
-MU = {"mold": 0.036, "fr4": 0.033, "silicon": 0.046, "copper": 0.52, "solder": 1.40}
+MU = {"mold": 0.036, "fr4": 0.033, "silicon": 0.046, "copper": 0.52, "solder": 1.40, "underfill": 0.030}
 
 # the demo package's stack, bottom to top (z in mm)
 BALL_PITCH = 0.5
@@ -177,6 +181,116 @@ def bga_package() -> tuple[list[Shape], list[Defect]]:
     return shapes, defects
 
 
+# the stack package (2.5D): a logic die and a three-die memory stack on a silicon interposer
+STACK_SUBSTRATE = ((0.0, 0.0, -0.82), (1.05, 1.05, 0.10))
+C4_RADIUS = 0.09
+C4_Z = -0.72 + C4_RADIUS  # C4 bumps sit on the substrate and carry the interposer
+INTERPOSER = ((0.0, 0.0, -0.44), (0.95, 0.95, 0.10))
+TSV_RADIUS = 0.04
+MICROBUMP_Z = -0.30  # the underfill layer between the interposer (top −0.34) and the dies (−0.26)
+MICROBUMP = (0.035, 0.035, 0.04)
+LOGIC_DIE = ((-0.42, 0.0, -0.16), (0.34, 0.55, 0.10))
+MEMORY_X, MEMORY_HALF = 0.46, (0.34, 0.50)
+MEMORY_DIE_Z = (-0.22, -0.08, 0.06)  # centres of the three 0.08 mm dies, 0.06 mm of die-attach between
+MEMORY_DIE_HALF = 0.04
+STACK_MOLD = ((0.0, 0.0, -0.07), (0.95, 0.95, 0.27))
+
+
+def stack_package() -> tuple[list[Shape], list[Defect]]:
+    """Shapes and defect list of the 2.5D stack (fits the demo scanner's field of view).
+
+    Bottom to top: an organic substrate; 4 × 4 C4 bumps (0.18 mm); a silicon interposer with a
+    copper through-silicon via (TSV, 0.08 mm) above each bump; a 0.08 mm underfill layer with
+    microbumps; a logic die beside a memory stack of three thin dies joined by die-attach film
+    and solder columns; a mold cap over both. Its defects differ from the demo's: a TSV whose
+    copper stops short of the bottom, a void in a C4 bump, a bridge and a non-wet joint among
+    the microbumps, a crack opening from the logic die's edge, and a delamination of the
+    memory stack's upper die-attach layer. The last two are low-contrast absences (silicon or
+    film against air, 0.03–0.05/mm), the kind a regularizer can smooth away.
+    """
+    shapes: list[Shape] = []
+    defects: list[Defect] = []
+    solder, copper, silicon, mold, underfill = (MU[k] for k in ("solder", "copper", "silicon", "mold",
+                                                                "underfill"))
+    shapes.append(Box(*STACK_SUBSTRATE, MU["fr4"]))
+    for k, y in enumerate((-0.4, 0.0, 0.4)):
+        shapes.append(Box((0.05 * k, y, -0.76), (0.8, 0.02, 0.012), copper - MU["fr4"], 6.0 * k))
+    # C4 bumps, each under a TSV of the interposer
+    grid = (-0.6, -0.2, 0.2, 0.6)
+    c4_void = ((0.2, -0.6), (0.02, 0.01, 0.02), 0.04)
+    short_tsv, intact_tsv = (-0.2, 0.6), (0.2, 0.6)
+    short = 0.06  # the missing bottom of the short TSV
+    shapes.append(Box(*INTERPOSER, silicon))
+    (_, _, iz), (_, _, ihz) = INTERPOSER
+    for x in grid:
+        for y in grid:
+            shapes.append(Ellipsoid((x, y, C4_Z), (C4_RADIUS,) * 3, solder))
+            if (x, y) == short_tsv:  # copper from the top down, stopping short of the bottom
+                shapes.append(Cylinder((x, y, iz + short / 2), TSV_RADIUS, ihz - short / 2, copper - silicon))
+                shapes.append(Cylinder((x, y, iz - ihz + short / 2), TSV_RADIUS, short / 2, -silicon))
+            else:
+                shapes.append(Cylinder((x, y, iz), TSV_RADIUS, ihz, copper - silicon))
+    bottom = iz - ihz + short / 2
+    defects.append(Defect("tsv_void", (*short_tsv, bottom), short, "TSV copper stops short of the bottom",
+                          extent_mm=(TSV_RADIUS, TSV_RADIUS, short / 2), reference_mm=(*intact_tsv, bottom)))
+    (vx, vy), offset, radius = c4_void
+    center = (vx + offset[0], vy + offset[1], C4_Z + offset[2])
+    shapes.append(Ellipsoid(center, (radius,) * 3, -solder))
+    defects.append(Defect("void", center, 2 * radius, "gas void inside a C4 bump", host_mu=solder))
+    # mold cap over the dies; underfill under each die, a fillet wider than the die
+    shapes.append(Box(*STACK_MOLD, mold))
+    (lx, _, _), (lhx, lhy, _) = LOGIC_DIE
+    underfills = (((lx, 0.0, MICROBUMP_Z), (lhx + 0.06, lhy + 0.05, 0.04)),
+                  ((MEMORY_X, 0.0, MICROBUMP_Z), (MEMORY_HALF[0] + 0.04, MEMORY_HALF[1] + 0.05, 0.04)))
+    for box in underfills:
+        shapes.append(Box(*box, underfill - mold))
+    # microbumps: a 5 × 7 array under each die; under the logic die one bridge and one non-wet joint
+    rows = np.round(np.arange(-3, 4) * 0.14, 2)
+    logic_columns = np.round(lx + np.arange(-2, 3) * 0.14, 2)
+    memory_columns = np.round(MEMORY_X + np.arange(-2, 3) * 0.14, 2)
+    non_wet, gap = (-0.28, -0.14), 0.04
+    for columns in (logic_columns, memory_columns):
+        for x in columns:
+            for y in rows:
+                if (float(x), float(y)) == non_wet:  # the bump hangs from the die, short of its pad
+                    half = gap / 2
+                    shapes.append(Ellipsoid((x, y, MICROBUMP_Z + half), (*MICROBUMP[:2], MICROBUMP[2] - half),
+                                            solder - underfill))
+                else:
+                    shapes.append(Ellipsoid((x, y, MICROBUMP_Z), MICROBUMP, solder - underfill))
+    gap_z = MICROBUMP_Z - MICROBUMP[2] + gap / 2
+    defects.append(Defect("non_wet", (*non_wet, gap_z), gap, f"{gap} mm gap under a microbump",
+                          extent_mm=(0.025, 0.025, gap / 2 - 0.005), reference_mm=(non_wet[0], 0.0, gap_z)))
+    reach = (0.14 - 2 * MICROBUMP[0]) / 2  # the bridge ends where the bumps begin
+    bridge = (-0.49, 0.28, MICROBUMP_Z)
+    shapes.append(Box(bridge, (reach, 0.02, 0.02), solder - underfill))
+    defects.append(Defect("bridge", bridge, 0.04, "solder bridge between two microbumps",
+                          extent_mm=(reach, 0.02, 0.02), host_mu=underfill))
+    # logic die with a crack opening from its edge that faces the memory stack
+    shapes.append(Box(*LOGIC_DIE, silicon - mold))
+    crack = ((lx + lhx - 0.05, 0.2, LOGIC_DIE[0][2]), (0.05, 0.02, 0.06))
+    shapes.append(Box(*crack, -silicon))
+    defects.append(Defect("die_crack", crack[0], 0.04, "crack 0.04 mm wide from the die's edge",
+                          extent_mm=crack[1], host_mu=silicon))
+    # memory stack: three dies, die-attach film between them crossed by copper TSVs and solder
+    # columns; the upper film has come off over a 0.24 mm square
+    column_xy = [(x, y) for x in (MEMORY_X - 0.28, MEMORY_X + 0.28) for y in (-0.28, 0.0, 0.28)]
+    for z in MEMORY_DIE_Z:
+        shapes.append(Box((MEMORY_X, 0.0, z), (*MEMORY_HALF, MEMORY_DIE_HALF), silicon - mold))
+        shapes.extend(Cylinder((x, y, z), 0.025, MEMORY_DIE_HALF, copper - silicon) for x, y in column_xy)
+    films = [(a + b) / 2 for a, b in zip(MEMORY_DIE_Z[:-1], MEMORY_DIE_Z[1:], strict=True)]
+    film_half = (MEMORY_DIE_Z[1] - MEMORY_DIE_Z[0]) / 2 - MEMORY_DIE_HALF
+    for z in films:
+        shapes.append(Box((MEMORY_X, 0.0, z), (*MEMORY_HALF, film_half), underfill - mold))
+        shapes.extend(Cylinder((x, y, z), 0.025, film_half, solder - underfill) for x, y in column_xy)
+    delamination = ((MEMORY_X, -0.15, films[1]), (0.12, 0.12, film_half))
+    shapes.append(Box(*delamination, -underfill))
+    defects.append(Defect("delamination", delamination[0], 2 * film_half,
+                          "die-attach film come off between the upper memory dies",
+                          extent_mm=delamination[1], reference_mm=(MEMORY_X, 0.15, films[1])))
+    return shapes, defects
+
+
 def demo_geometry(n_projections: int = DEMO_PROJECTIONS) -> ScanGeometry:
     """A lab cone beam: 5× magnification, 160 × 120 pixels of 0.1 mm, full rotation."""
     angles = np.arange(n_projections) * (2 * np.pi / n_projections)
@@ -209,6 +323,88 @@ def bga2d_geometry(n_projections: int = 256) -> ScanGeometry:
     return ScanGeometry("parallel", angles, (1, 363), (0.035, 0.035))
 
 
+# a box in the world, in mm: (x0, x1), (y0, y1), (z0, z1)
+WorldBox = tuple[tuple[float, float], tuple[float, float], tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class QualitySpec:
+    """Where a package preset's image quality is measured (world boxes in mm, see
+    :func:`quality_regions`).
+
+    ``materials``: region name → (box, material: a key of :data:`MU` or "air"), each box at least
+    two voxels of 20 µm inside its material. ``pairs``: the regions whose SNR is reported, as
+    (first, second). ``edges``: edge name → (box, axis, material before, material after): one
+    boundary crosses the middle of the box along ``axis`` (0 = z, 1 = y, 2 = x), the first
+    material at the box's low end. ``notes``: how robust the numbers are.
+    """
+
+    materials: dict[str, tuple[WorldBox, str]]
+    pairs: tuple[tuple[str, str], ...]
+    edges: dict[str, tuple[WorldBox, int, str, str]]
+    notes: str = ""
+
+
+def _bga_quality() -> QualitySpec:
+    (dx, dy, dz), (hx, hy, hz) = DIE
+    (mx, my, mz), (mhx, mhy, mhz) = MOLD
+    die_top, mold_top, mold_side = dz + hz, mz + mhz, mx + mhx
+    return QualitySpec(
+        materials={
+            "die": (((-0.4, 0.4), (-0.4, 0.4), (dz - hz + 0.04, die_top - 0.04)), "silicon"),
+            "mold": (((-0.4, 0.4), (-0.4, 0.4), (die_top + 0.06, mold_top - 0.06)), "mold"),
+            "air": (((-0.4, 0.4), (-0.4, 0.4), (mold_top + 0.12, mold_top + 0.42)), "air"),
+        },
+        pairs=(("die", "mold"), ("mold", "air")),
+        edges={
+            "die_mold_side": (((dx + hx - 0.15, dx + hx + 0.15), (-0.42, 0.42), (dz - 0.07, dz + 0.07)), 2,
+                              "silicon", "mold"),
+            "die_mold_top": (((-0.3, 0.3), (-0.3, 0.3), (die_top - 0.14, die_top + 0.14)), 0,
+                             "silicon", "mold"),
+            "mold_air_side": (((mold_side - 0.14, mold_side + 0.14), (-0.3, 0.3), (0.15, 0.35)), 2,
+                              "mold", "air"),
+            "mold_air_top": (((-0.3, 0.3), (-0.3, 0.3), (mold_top - 0.14, mold_top + 0.14)), 0,
+                             "mold", "air"),
+        },
+        notes="The die/mold contrast is only 0.010/mm, and on the die's side face the averaging runs "
+              "along ring artifacts and FDK's in-plane correlated noise, so in FDK of the demo "
+              "die_mold_side came out anywhere from 1.0 to 2.0 voxels on the die's four faces (1.0 "
+              "without noise); the horizontal die_mold_top averages across rings and stayed within "
+              "0.9–1.25 voxels (with and without noise, ring removal, 180 to 720 projections), and the "
+              "higher-contrast mold/air edges are as stable. Prefer those for pass/fail tests. "
+              "mold_air_top is wide even without noise (2.6 voxels from 720 noiseless projections): a "
+              "flat face 0.43 mm above the source plane of a circular cone-beam scan is smeared by FDK.",
+    )
+
+
+def _stack_quality() -> QualitySpec:
+    (lx, _, lz), (lhx, _, lhz) = LOGIC_DIE
+    (_, _, mz), (mhx, mhy, mhz) = STACK_MOLD
+    die_low, die_top, mold_top, die_side = lz - lhz, lz + lhz, mz + mhz, lx - lhx
+    inner = (-0.6, -0.24)  # over the logic die, clear of its crack
+    return QualitySpec(
+        materials={
+            "die": (((die_side + 0.08, lx + lhx - 0.14), (-0.45, 0.45), (die_low + 0.04, die_top - 0.04)),
+                    "silicon"),
+            "mold": (((die_side + 0.08, lx + lhx - 0.14), (-0.45, 0.45), (die_top + 0.06, mold_top - 0.06)),
+                     "mold"),
+            "air": (((-0.4, 0.4), (-0.4, 0.4), (mold_top + 0.12, mold_top + 0.42)), "air"),
+        },
+        pairs=(("die", "mold"), ("mold", "air")),
+        edges={
+            # the logic die's outer side face (−x): mold first, then silicon
+            "die_mold_side": (((die_side - 0.13, die_side + 0.13), (-0.42, 0.42), (lz - 0.07, lz + 0.07)), 2,
+                              "mold", "silicon"),
+            "die_mold_top": ((inner, (-0.3, 0.3), (die_top - 0.12, die_top + 0.12)), 0, "silicon", "mold"),
+            "mold_air_side": (((-0.6, 0.6), (mhy - 0.14, mhy + 0.14), (-0.25, 0.1)), 1, "mold", "air"),
+            "mold_air_top": ((inner, (-0.3, 0.3), (mold_top - 0.14, mold_top + 0.14)), 0, "mold", "air"),
+        },
+        notes="The logic die is 0.2 mm thick, so die_mold_side averages only 7 planes; the mold over "
+              "the logic die is 0.26 mm thick, so the mold region holds 4 planes between die_mold_top "
+              "and mold_air_top.",
+    )
+
+
 @dataclass(frozen=True)
 class Preset:
     """A simulated scan recipe: the phantom, the scanner, and the defaults of the exposure."""
@@ -220,11 +416,15 @@ class Preset:
     n_projections: int
     counts: float
     supersample: tuple[int, int] = (2, 2)
+    quality: QualitySpec | None = None  # where Table 1 measures it (None: not a package volume)
 
 
 PRESETS = {
     "bga": Preset("bga", "flip-chip BGA package with defects, cone beam, full turn",
-                  bga_package, demo_geometry, DEMO_PROJECTIONS, 20000),
+                  bga_package, demo_geometry, DEMO_PROJECTIONS, 20000, quality=_bga_quality()),
+    "stack": Preset("stack", "2.5D package: logic die and a three-die memory stack on a silicon interposer "
+                    "with TSVs, cone beam, full turn", stack_package, demo_geometry, DEMO_PROJECTIONS, 20000,
+                    quality=_stack_quality()),
     "bga2d": Preset("bga2d", "one ball plane of a 16×16 BGA with a stray microbead, parallel-beam sinogram",
                     bga_plane, bga2d_geometry, 256, 50000, supersample=(1, 4)),
 }
@@ -376,89 +576,73 @@ def write_simulated(folder: Path, scan: Scan, truth: dict, volume: Volume | None
     return folder
 
 
-def quality_regions(volume: VolumeGeometry) -> dict:
-    """Where to measure image quality in a volume of the ``bga`` package, in voxel indices.
+def quality_regions(volume: VolumeGeometry, preset: str = "bga") -> dict:
+    """Where to measure image quality in a volume of a package preset, in voxel indices.
 
     Boxes are ``(z0, y0, x0, nz, ny, nx)`` (the form of ``fathom metrics --roi-a``), clipped to
-    the volume; each lies at least two voxels of 20 µm inside its material:
+    the volume (see :class:`QualitySpec` for each preset's boxes and how robust they are):
 
-    * ``die``: the silicon die's interior; ``mold``: mold compound above the die; ``air``:
-      air above the package (inside the field of view).
-    * ``edges``: name → ``{"box", "axis", "start", "end"}``: an edge crossing the middle of
-      ``box`` along ``axis`` (0 = z, 1 = y, 2 = x); average the box over its other two axes for
-      a low-noise profile (:func:`engine.metrics.box_profile`), or sample the single line
-      ``start`` → ``end`` (voxel indices (z, y, x), the box's centre line). ``die_mold_side`` and
-      ``die_mold_top`` cross the die's side and top faces (silicon → mold); ``mold_air_side``
-      and ``mold_air_top`` cross the mold cap's side and top faces (mold → air).
-
-    How robust each edge is: the die/mold contrast is only 0.010/mm, and on the die's side
-    face the averaging runs along ring artifacts and FDK's in-plane correlated noise, so in
-    FDK of the demo ``die_mold_side`` came out anywhere from 1.0 to 2.0 voxels on the die's
-    four faces (1.0 without noise); the horizontal ``die_mold_top`` averages across rings and
-    stayed within 0.9–1.25 voxels (with and without noise, ring removal, 180 to 720
-    projections), and the higher-contrast mold/air edges are as stable. Prefer those for
-    pass/fail tests. ``mold_air_top`` is wide even without noise (2.6 voxels from 720
-    noiseless projections): a flat face 0.43 mm above the source plane of a circular cone-beam
-    scan is smeared by FDK.
+    * ``materials``: region name → box inside one material; for ``bga`` and ``stack``: ``die``
+      (the silicon die's interior), ``mold`` (mold compound above the die) and ``air`` (air
+      above the package, inside the field of view).
+    * ``pairs``: the (first, second) region names whose SNR is reported.
+    * ``edges``: name → ``{"box", "axis", "start", "end", "from", "to"}``: an edge crossing the
+      middle of ``box`` along ``axis`` (0 = z, 1 = y, 2 = x) from material ``from`` to ``to``;
+      average the box over its other two axes for a low-noise profile
+      (:func:`engine.metrics.box_profile`), or sample the single line ``start`` → ``end``
+      (voxel indices (z, y, x), the box's centre line). ``die_mold_side`` and ``die_mold_top``
+      cross a die's side and top faces, ``mold_air_side`` and ``mold_air_top`` the mold cap's.
 
     Raises
     ------
     FathomInputError
-        If a region lies wholly outside ``volume``.
+        If the preset has no quality regions, or a region lies wholly outside ``volume``.
     """
-    (dx, dy, dz), (hx, hy, hz) = DIE
-    (mx, my, mz), (mhx, mhy, mhz) = MOLD
-    die_top, mold_top, mold_side = dz + hz, mz + mhz, mx + mhx
-    # world boxes as ((x0, x1), (y0, y1), (z0, z1)) in mm
-    regions = {
-        "die": ((-0.4, 0.4), (-0.4, 0.4), (dz - hz + 0.04, die_top - 0.04)),
-        "mold": ((-0.4, 0.4), (-0.4, 0.4), (die_top + 0.06, mold_top - 0.06)),
-        "air": ((-0.4, 0.4), (-0.4, 0.4), (mold_top + 0.12, mold_top + 0.42)),
-    }
-    edges = {
-        "die_mold_side": (((dx + hx - 0.15, dx + hx + 0.15), (-0.42, 0.42), (dz - 0.07, dz + 0.07)), 2),
-        "die_mold_top": (((-0.3, 0.3), (-0.3, 0.3), (die_top - 0.14, die_top + 0.14)), 0),
-        "mold_air_side": (((mold_side - 0.14, mold_side + 0.14), (-0.3, 0.3), (0.15, 0.35)), 2),
-        "mold_air_top": (((-0.3, 0.3), (-0.3, 0.3), (mold_top - 0.14, mold_top + 0.14)), 0),
-    }
-    out: dict = {name: _voxel_box(volume, name, box) for name, box in regions.items()}
-    out["edges"] = {}
-    for name, (box, axis) in edges.items():
+    spec = PRESETS[preset].quality if preset in PRESETS else None
+    if spec is None:
+        measured = ", ".join(name for name, p in PRESETS.items() if p.quality is not None)
+        raise FathomInputError(f"no quality regions for the preset {preset!r}: use one of {measured}")
+    materials = {name: _voxel_box(volume, name, box) for name, (box, _) in spec.materials.items()}
+    out: dict = {"materials": materials, "pairs": list(spec.pairs), "edges": {}}
+    for name, (box, axis, first, second) in spec.edges.items():
         voxels = _voxel_box(volume, name, box)
         start = [b + (n - 1) / 2 for b, n in zip(voxels[:3], voxels[3:], strict=True)]
         end = list(start)
         start[axis] = float(voxels[axis])
         end[axis] = float(voxels[axis] + voxels[3 + axis] - 1)
-        out["edges"][name] = {"box": voxels, "axis": axis, "start": tuple(start), "end": tuple(end)}
+        out["edges"][name] = {"box": voxels, "axis": axis, "start": tuple(start), "end": tuple(end),
+                              "from": first, "to": second}
     return out
 
 
-def measure_package(data: np.ndarray, geometry: VolumeGeometry) -> dict:
-    """Image quality of a ``bga`` volume at :func:`quality_regions`: the numbers of Table 1.
+def measure_package(data: np.ndarray, geometry: VolumeGeometry, preset: str = "bga") -> dict:
+    """Image quality of a package volume at :func:`quality_regions`: the numbers of Table 1.
 
     Parameters
     ----------
     data : the volume (z, y, x), attenuation in 1/mm, on ``geometry``.
     geometry : its grid (any grid that holds the regions: the default volume, or a larger one).
+    preset : the package it shows ("bga", the demo, or "stack").
 
     Returns
     -------
-    dict with ``snr_die_mold`` and ``snr_mold_air`` (ZEISS SNR of the die against the mold and
-    of the mold against air) and ``edge_width_voxels``: name → 10–90 % width of each edge of
-    :func:`quality_regions` (``nan`` where no edge can be fitted: noise swamped it).
+    dict with ``snr``: "first vs second" → ZEISS SNR of each of the preset's region pairs (for
+    both 3D presets "die vs mold" and "mold vs air"), and ``edge_width_voxels``: name → 10–90 %
+    width of each edge (``nan`` where no edge can be fitted: noise swamped it).
     """
     from ..metrics import box_profile, box_values, fit_edge, snr
 
-    regions = quality_regions(geometry)
-    die, mold, air = (box_values(data, regions[name]) for name in ("die", "mold", "air"))
+    regions = quality_regions(geometry, preset)
+    values = {name: box_values(data, box) for name, box in regions["materials"].items()}
     widths = {}
     for name, edge in regions["edges"].items():
-        positions, values = box_profile(data, edge["box"], edge["axis"])
+        positions, profile = box_profile(data, edge["box"], edge["axis"])
         try:
-            widths[name] = fit_edge(values, positions).width
+            widths[name] = fit_edge(profile, positions).width
         except FathomInputError:
             widths[name] = float("nan")
-    return {"snr_die_mold": snr(die, mold), "snr_mold_air": snr(mold, air), "edge_width_voxels": widths}
+    return {"snr": {f"{a} vs {b}": snr(values[a], values[b]) for a, b in regions["pairs"]},
+            "edge_width_voxels": widths}
 
 
 def _voxel_box(volume: VolumeGeometry, name: str, box_xyz) -> tuple[int, int, int, int, int, int]:

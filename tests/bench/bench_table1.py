@@ -10,10 +10,13 @@ void, the microbead, the cracked bump) at their truth positions. Preprocessing r
 rotation, which the simulation knows exactly. Each engine is a column group; an engine not in
 this version yet prints "—" (add it to ``ENGINES`` when it lands).
 
-``--scan FOLDER`` measures another simulation of the package instead of the demo, e.g. a
-noisier or a cleaner scan (the knobs' rules must hold beyond the demo's dose):
+``--scan FOLDER`` measures another simulated scan instead of the demo: a noisier or cleaner
+scan of the demo package, or the ``stack`` package (the knobs' rules must hold beyond the
+demo). The package's preset, read from its truth.json, picks the regions; the defect rows are
+the weakest of each kind of defect in its truth:
 
     fathom simulate --preset bga --counts 5000 --seed 7 -o noisy/
+    fathom simulate --preset stack -o stack/
     PYTHONPATH=. python tests/bench/bench_table1.py [--engines fdk] [--scan noisy/]
 """
 
@@ -48,20 +51,18 @@ ENGINES = {"FDK": run_fdk, "iterative": run_iterative}
 PLANNED = ("deep",)
 FRACTIONS = ((1, "full"), (2, "half"), (4, "quarter"))
 
-ROWS = [
-    ("SNR die vs mold", lambda m: m["snr_die_mold"]),
-    ("SNR mold vs air", lambda m: m["snr_mold_air"]),
-    ("edge die/mold, side (voxels)", lambda m: m["edge_width_voxels"]["die_mold_side"]),
-    ("edge die/mold, top (voxels)", lambda m: m["edge_width_voxels"]["die_mold_top"]),
-    ("edge mold/air, side (voxels)", lambda m: m["edge_width_voxels"]["mold_air_side"]),
-    ("edge mold/air, top (voxels)", lambda m: m["edge_width_voxels"]["mold_air_top"]),
-    ("PSNR vs truth (dB)", lambda m: m["psnr_db"]),
-    ("CNR weakest void", lambda m: min(v for k, v in m["defects"] if k == "void")),
-    ("CNR microbead", lambda m: min(v for k, v in m["defects"] if k == "microbead")),
-    ("CNR cracked bump", lambda m: min(v for k, v in m["defects"] if k == "cracked_bump")),
-    ("SSIM vs truth", lambda m: m["ssim"]),
-    ("reconstruction (s)", lambda m: m["seconds"]),
-]
+def rows(measured: dict) -> list[tuple[str, object]]:
+    """Table 1's rows (label, function of one column's numbers), from one column's numbers."""
+    out = [(f"SNR {pair}", lambda m, pair=pair: m["snr"][pair]) for pair in measured["snr"]]
+    out += [(f"edge {name.replace('_', ' ')} (voxels)", lambda m, name=name: m["edge_width_voxels"][name])
+            for name in measured["edge_width_voxels"]]
+    out.append(("PSNR vs truth (dB)", lambda m: m["psnr_db"]))
+    kinds = list(dict.fromkeys(kind for kind, _ in measured["defects"]))
+    out += [(f"CNR {kind.replace('_', ' ')} (weakest)", lambda m, kind=kind: min(v for k, v in m["defects"]
+                                                                               if k == kind))
+            for kind in kinds]
+    out += [("SSIM vs truth", lambda m: m["ssim"]), ("reconstruction (s)", lambda m: m["seconds"])]
+    return out
 
 
 def main() -> None:
@@ -69,14 +70,16 @@ def main() -> None:
     parser.add_argument("--engines", nargs="*", default=list(ENGINES), choices=list(ENGINES))
     parser.add_argument("--json", help="also write the numbers here")
     parser.add_argument("--scan", type=Path,
-                        help="a `fathom simulate --preset bga` folder (default: the demo scan)")
+                        help="a `fathom simulate` folder of a package preset (default: the demo scan)")
     args = parser.parse_args()
 
     folder = args.scan or ensure_demo_scan()
     scan = load_scan(folder)
     truth = load_volume(folder / "truth.tif")
     n = scan.n_projections
-    described = json.loads((folder / "truth.json").read_text())["defects"]
+    described = json.loads((folder / "truth.json").read_text())
+    preset = described["preset"]
+    described = described["defects"]
     defects = [(d["kind"], defect_regions(d, truth.geometry, truth.data)) for d in described]
     results: dict[tuple[str, int], dict] = {}
     for name in args.engines:
@@ -85,7 +88,7 @@ def main() -> None:
             started = time.perf_counter()
             volume = ENGINES[name](part, truth.geometry)
             seconds = time.perf_counter() - started
-            measured = measure_package(volume.data, volume.geometry)
+            measured = measure_package(volume.data, volume.geometry, preset)
             measured.update(psnr_db=psnr(volume.data, truth.data), ssim=ssim(volume.data, truth.data),
                             seconds=seconds,
                             defects=[(kind, defect_cnr(volume.data, mask, surround))
@@ -101,10 +104,10 @@ def main() -> None:
     header = ["", *[f"{name} {n // step} ({label})" for name, step in columns
                     for s, label in FRACTIONS if s == step]]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for label, pick in ROWS:
+    for label, pick in rows(next(iter(results.values()))):
         cells = [f"{pick(results[c]):.3g}" if c in results else "—" for c in columns]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    print(f"\nbga package, scan {folder}, {machine()}\n")
+    print(f"\n{preset} package, scan {folder}, {machine()}\n")
     print("\n".join(lines))
     if args.json:
         with open(args.json, "w") as f:

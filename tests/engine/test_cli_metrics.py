@@ -84,8 +84,8 @@ def test_the_package_regions_measure_a_package_volume(tmp_path):
     assert truth.geometry == default_volume(demo_geometry(4))
     assert main(["metrics", str(tmp_path / "package.tif"), "--package", "--json", str(out)]) == 0
     package = json.loads(out.read_text())["package"]
-    assert package["snr_die_mold"] == pytest.approx(0.010 / 0.005, rel=0.1)
-    assert package["snr_mold_air"] == pytest.approx(0.036 / 0.005, rel=0.1)
+    assert package["snr"]["die vs mold"] == pytest.approx(0.010 / 0.005, rel=0.1)
+    assert package["snr"]["mold vs air"] == pytest.approx(0.036 / 0.005, rel=0.1)
     assert set(package["edge_width_voxels"]) == {"die_mold_side", "die_mold_top", "mold_air_side",
                                                  "mold_air_top"}
     assert all(w < 1.5 for w in package["edge_width_voxels"].values())  # sharp truth edges
