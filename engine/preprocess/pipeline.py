@@ -132,9 +132,10 @@ class PreprocessParams:
     )
     ring_method: str = param(
         "offset",
-        help="offset: one offset per detector column, kept small near the sample's features (no "
-        "streaks beside bumps or balls); sorting: Vo's sorting method, which also removes stripes "
-        "present in part of the scan but streaks beside dense small features",
+        help="offset: one offset per detector column, applied only where the column is off by the "
+        "same amount at every angle (no streaks beside bumps or balls); sorting: Vo's sorting "
+        "method, which also removes stripes present in part of the scan or crossing the sample "
+        "but streaks beside dense small features",
         choices=RING_METHODS,
         label="Ring method",
     )
