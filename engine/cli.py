@@ -269,8 +269,7 @@ def cmd_tune(args) -> int:
         "fdk": P.to_recipe(fdk_params),
         "iterative": chosen,
         "tuned_on": {"scan": str(Path(scan_path).resolve()), "frame": args.frame,
-                     "roi": {"start": list(start),
-                     "shape": list(shape)},
+                     "roi": {"start": list(start), "shape": list(shape)},
                      "edge_preservation": suggestion.to_dict() if suggestion else "given",
                      "smoothing_rule": strip.rule},
     }
@@ -417,9 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .fdk import FDKParams
     from .iterative import IterativeParams
     from .preprocess import PreprocessParams
-    from .simulate.package import PRESETS
+    from .simulate.package import PACKAGES, PRESETS
 
-    packages = [name for name, preset in PRESETS.items() if preset.quality is not None]
     parser = argparse.ArgumentParser(
         prog="fathom",
         description="Fathom: X-ray CT reconstruction for failure analysis. Without a command, opens the GUI.",
@@ -506,9 +504,9 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--truth", metavar="TRUTH",
                          help="truth volume (.tif/.h5) or simulated scan folder: PSNR, SSIM, and each "
                               "defect's CNR when truth.json lies beside it")
-    metrics.add_argument("--package", nargs="?", const="bga", choices=packages, metavar="PRESET",
+    metrics.add_argument("--package", nargs="?", const="bga", choices=PACKAGES, metavar="PRESET",
                          help="SNR die/mold and mold/air and edge widths at the standard regions of a "
-                              f"simulated package ({', '.join(packages)}; default bga, the demo)")
+                              f"simulated package ({', '.join(PACKAGES)}; default bga, the demo)")
     metrics.add_argument("--json", metavar="OUT", help="also write the results to this JSON file")
     metrics.set_defaults(handler=cmd_metrics)
 

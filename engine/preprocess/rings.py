@@ -81,9 +81,9 @@ def remove_stripes(
         odd number ≥ 3 (even values are rounded up). Stripes narrower than about half of it are
         removed; larger values remove wider stripes but also flatten more of the sample's
         genuine column-to-column variation; 11 suits most scans.
-    method : "offset" (one offset per column, limited near the sample's features: no streaks)
-        or "sorting" (Vo's Algorithm 3: also partial stripes, but streaks near dense small
-        features); see the module's documentation.
+    method : "offset" (one offset per column, only where the column is off by the same amount
+        at every angle: no streaks) or "sorting" (Vo's Algorithm 3: also partial stripes, but
+        streaks near dense small features); see the module's documentation.
     progress, cancel : see :mod:`engine.progress`; checked between blocks of columns.
 
     Returns
@@ -106,6 +106,9 @@ def remove_stripes(
     source = data[:, None, :] if data.ndim == 2 else data
     stack = out[:, None, :] if out.ndim == 2 else out
     n_angles, n_rows, n_cols = stack.shape
+    if method == "offset" and n_angles < 3:  # no noise estimate, so no column can be told a stripe
+        out[...] = data
+        return out
     half = width // 2
     budget = _BLOCK_PIXELS * 11 // width  # the median's cost grows with its width
     workers = os.cpu_count() or 1
@@ -121,16 +124,16 @@ def remove_stripes(
         block = np.asarray(source[:, :, lo:hi], dtype=np.float32)
         if method == "sorting":
             order = np.argsort(block, axis=0, kind="stable")
-            smoothed = ndimage.median_filter(
-                np.take_along_axis(block, order, axis=0), size=(1, 1, width), mode="reflect"
-            )
+            ordered = np.take_along_axis(block, order, axis=0)
+        else:
+            ordered = np.sort(block, axis=0)
+        reference = ndimage.median_filter(ordered, size=(1, 1, width), mode="reflect")
+        if method == "sorting":
             restored = np.empty_like(block)
-            np.put_along_axis(restored, order, smoothed, axis=0)
+            np.put_along_axis(restored, order, reference, axis=0)
             stack[:, :, c0:c1] = restored[:, :, c0 - lo : c1 - lo]
             return
-        ordered = np.sort(block, axis=0)
-        departure = ordered - ndimage.median_filter(ordered, size=(1, 1, width), mode="reflect")
-        departure = departure[:, :, c0 - lo : c1 - lo]
+        departure = (ordered - reference)[:, :, c0 - lo : c1 - lo]
         offset = np.median(departure, axis=0)
         offsets[:, c0:c1] = offset
         spreads[:, c0:c1] = np.median(np.abs(departure - offset), axis=0)
@@ -149,10 +152,7 @@ def remove_stripes(
                 future.cancel()
             raise
     if method == "offset":
-        if n_angles < 3:  # no noise estimate, so no column can be told a stripe
-            correction = np.zeros_like(offsets)
-        else:
-            correction = _stripe_offsets(offsets, spreads, _pixel_noise(source), n_angles)
+        correction = _stripe_offsets(offsets, spreads, _pixel_noise(source), n_angles)
         np.subtract(source, correction[None], out=stack, casting="unsafe")
     return out
 
@@ -163,6 +163,8 @@ def _pixel_noise(source: np.ndarray) -> np.ndarray:
     A sample's features move smoothly from one angle to the next, so the second difference
     p − (previous + next)/2 is mostly noise, with standard deviation √1.5 σ, whose absolute
     value has median 0.6745 · √1.5 σ = 0.8261 σ. Up to about a million values per row are used.
+    (:func:`.outliers.noise_sigma` measures across the detector, by signal level, for spikes;
+    what a column's spread over angles is compared with is this: the noise along the angle.)
     """
     n_angles, n_rows, n_cols = source.shape
     step = max(1, (n_angles * n_cols) // (1 << 20))

@@ -217,7 +217,6 @@ def stack_package() -> tuple[list[Shape], list[Defect]]:
         shapes.append(Box((0.05 * k, y, -0.76), (0.8, 0.02, 0.012), copper - MU["fr4"], 6.0 * k))
     # C4 bumps, each under a TSV of the interposer
     grid = (-0.6, -0.2, 0.2, 0.6)
-    c4_void = ((0.2, -0.6), (0.02, 0.01, 0.02), 0.04)
     short_tsv, intact_tsv = (-0.2, 0.6), (0.2, 0.6)
     short = 0.06  # the missing bottom of the short TSV
     shapes.append(Box(*INTERPOSER, silicon))
@@ -233,8 +232,7 @@ def stack_package() -> tuple[list[Shape], list[Defect]]:
     bottom = iz - ihz + short / 2
     defects.append(Defect("tsv_void", (*short_tsv, bottom), short, "TSV copper stops short of the bottom",
                           extent_mm=(TSV_RADIUS, TSV_RADIUS, short / 2), reference_mm=(*intact_tsv, bottom)))
-    (vx, vy), offset, radius = c4_void
-    center = (vx + offset[0], vy + offset[1], C4_Z + offset[2])
+    center, radius = (0.22, -0.59, C4_Z + 0.02), 0.04  # off the centre of the bump at (0.2, −0.6)
     shapes.append(Ellipsoid(center, (radius,) * 3, -solder))
     defects.append(Defect("void", center, 2 * radius, "gas void inside a C4 bump", host_mu=solder))
     # mold cap over the dies; underfill under each die, a fillet wider than the die
@@ -336,16 +334,24 @@ class QualitySpec:
     two voxels of 20 µm inside its material. ``pairs``: the regions whose SNR is reported, as
     (first, second). ``edges``: edge name → (box, axis, material before, material after): one
     boundary crosses the middle of the box along ``axis`` (0 = z, 1 = y, 2 = x), the first
-    material at the box's low end. ``notes``: how robust the numbers are.
+    material at the box's low end. Each preset's function says how robust its numbers are.
     """
 
     materials: dict[str, tuple[WorldBox, str]]
     pairs: tuple[tuple[str, str], ...]
     edges: dict[str, tuple[WorldBox, int, str, str]]
-    notes: str = ""
 
 
 def _bga_quality() -> QualitySpec:
+    """The demo's regions. The die/mold contrast is only 0.010/mm, and on the die's side face the
+    averaging runs along ring artifacts and FDK's in-plane correlated noise, so in FDK of the
+    demo die_mold_side came out anywhere from 1.0 to 2.0 voxels on the die's four faces (1.0
+    without noise); the horizontal die_mold_top averages across rings and stayed within
+    0.9–1.25 voxels (with and without noise, ring removal, 180 to 720 projections), and the
+    higher-contrast mold/air edges are as stable. Prefer those for pass/fail tests.
+    mold_air_top is wide even without noise (2.6 voxels from 720 noiseless projections): a flat
+    face 0.43 mm above the source plane of a circular cone-beam scan is smeared by FDK.
+    """
     (dx, dy, dz), (hx, hy, hz) = DIE
     (mx, my, mz), (mhx, mhy, mhz) = MOLD
     die_top, mold_top, mold_side = dz + hz, mz + mhz, mx + mhx
@@ -366,20 +372,17 @@ def _bga_quality() -> QualitySpec:
             "mold_air_top": (((-0.3, 0.3), (-0.3, 0.3), (mold_top - 0.14, mold_top + 0.14)), 0,
                              "mold", "air"),
         },
-        notes="The die/mold contrast is only 0.010/mm, and on the die's side face the averaging runs "
-              "along ring artifacts and FDK's in-plane correlated noise, so in FDK of the demo "
-              "die_mold_side came out anywhere from 1.0 to 2.0 voxels on the die's four faces (1.0 "
-              "without noise); the horizontal die_mold_top averages across rings and stayed within "
-              "0.9–1.25 voxels (with and without noise, ring removal, 180 to 720 projections), and the "
-              "higher-contrast mold/air edges are as stable. Prefer those for pass/fail tests. "
-              "mold_air_top is wide even without noise (2.6 voxels from 720 noiseless projections): a "
-              "flat face 0.43 mm above the source plane of a circular cone-beam scan is smeared by FDK.",
     )
 
 
 def _stack_quality() -> QualitySpec:
+    """The stack's regions. The logic die is 0.2 mm thick, so die_mold_side averages only 7
+    planes; the mold over the logic die is 0.26 mm thick, so the mold region holds 4 planes
+    between die_mold_top and mold_air_top. The die's top face lies on a voxel boundary of the
+    default grid, so FDK's fitted die/mold widths (about 0.2 voxels) only say "under a voxel".
+    """
     (lx, _, lz), (lhx, _, lhz) = LOGIC_DIE
-    (_, _, mz), (mhx, mhy, mhz) = STACK_MOLD
+    (_, _, mz), (_, mhy, mhz) = STACK_MOLD
     die_low, die_top, mold_top, die_side = lz - lhz, lz + lhz, mz + mhz, lx - lhx
     inner = (-0.6, -0.24)  # over the logic die, clear of its crack
     return QualitySpec(
@@ -399,9 +402,6 @@ def _stack_quality() -> QualitySpec:
             "mold_air_side": (((-0.6, 0.6), (mhy - 0.14, mhy + 0.14), (-0.25, 0.1)), 1, "mold", "air"),
             "mold_air_top": ((inner, (-0.3, 0.3), (mold_top - 0.14, mold_top + 0.14)), 0, "mold", "air"),
         },
-        notes="The logic die is 0.2 mm thick, so die_mold_side averages only 7 planes; the mold over "
-              "the logic die is 0.26 mm thick, so the mold region holds 4 planes between die_mold_top "
-              "and mold_air_top.",
     )
 
 
@@ -428,6 +428,8 @@ PRESETS = {
     "bga2d": Preset("bga2d", "one ball plane of a 16×16 BGA with a stray microbead, parallel-beam sinogram",
                     bga_plane, bga2d_geometry, 256, 50000, supersample=(1, 4)),
 }
+# the presets whose volumes Table 1 measures
+PACKAGES = tuple(name for name, preset in PRESETS.items() if preset.quality is not None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -598,10 +600,10 @@ def quality_regions(volume: VolumeGeometry, preset: str = "bga") -> dict:
     FathomInputError
         If the preset has no quality regions, or a region lies wholly outside ``volume``.
     """
-    spec = PRESETS[preset].quality if preset in PRESETS else None
-    if spec is None:
-        measured = ", ".join(name for name, p in PRESETS.items() if p.quality is not None)
-        raise FathomInputError(f"no quality regions for the preset {preset!r}: use one of {measured}")
+    if preset not in PACKAGES:
+        raise FathomInputError(
+            f"no quality regions for the preset {preset!r}: use one of {', '.join(PACKAGES)}")
+    spec = PRESETS[preset].quality
     materials = {name: _voxel_box(volume, name, box) for name, (box, _) in spec.materials.items()}
     out: dict = {"materials": materials, "pairs": list(spec.pairs), "edges": {}}
     for name, (box, axis, first, second) in spec.edges.items():

@@ -51,18 +51,17 @@ ENGINES = {"FDK": run_fdk, "iterative": run_iterative}
 PLANNED = ("deep",)
 FRACTIONS = ((1, "full"), (2, "half"), (4, "quarter"))
 
-def rows(measured: dict) -> list[tuple[str, object]]:
-    """Table 1's rows (label, function of one column's numbers), from one column's numbers."""
-    out = [(f"SNR {pair}", lambda m, pair=pair: m["snr"][pair]) for pair in measured["snr"]]
-    out += [(f"edge {name.replace('_', ' ')} (voxels)", lambda m, name=name: m["edge_width_voxels"][name])
-            for name in measured["edge_width_voxels"]]
-    out.append(("PSNR vs truth (dB)", lambda m: m["psnr_db"]))
-    kinds = list(dict.fromkeys(kind for kind, _ in measured["defects"]))
-    out += [(f"CNR {kind.replace('_', ' ')} (weakest)", lambda m, kind=kind: min(v for k, v in m["defects"]
-                                                                               if k == kind))
-            for kind in kinds]
-    out += [("SSIM vs truth", lambda m: m["ssim"]), ("reconstruction (s)", lambda m: m["seconds"])]
-    return out
+def table_column(measured: dict) -> dict[str, float]:
+    """One column of Table 1: row label → value, from one reconstruction's numbers."""
+    column = {f"SNR {pair}": value for pair, value in measured["snr"].items()}
+    column.update({f"edge {name.replace('_', ' ')} (voxels)": width
+                   for name, width in measured["edge_width_voxels"].items()})
+    column["PSNR vs truth (dB)"] = measured["psnr_db"]
+    for kind, value in measured["defects"]:
+        label = f"CNR {kind.replace('_', ' ')} (weakest)"
+        column[label] = min(value, column.get(label, value))
+    column.update({"SSIM vs truth": measured["ssim"], "reconstruction (s)": measured["seconds"]})
+    return column
 
 
 def main() -> None:
@@ -79,8 +78,7 @@ def main() -> None:
     n = scan.n_projections
     described = json.loads((folder / "truth.json").read_text())
     preset = described["preset"]
-    described = described["defects"]
-    defects = [(d["kind"], defect_regions(d, truth.geometry, truth.data)) for d in described]
+    defects = [(d["kind"], defect_regions(d, truth.geometry, truth.data)) for d in described["defects"]]
     results: dict[tuple[str, int], dict] = {}
     for name in args.engines:
         for step, _ in FRACTIONS:
@@ -104,8 +102,9 @@ def main() -> None:
     header = ["", *[f"{name} {n // step} ({label})" for name, step in columns
                     for s, label in FRACTIONS if s == step]]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for label, pick in rows(next(iter(results.values()))):
-        cells = [f"{pick(results[c]):.3g}" if c in results else "—" for c in columns]
+    table = {c: table_column(m) for c, m in results.items()}
+    for label in next(iter(table.values())):
+        cells = [f"{table[c][label]:.3g}" if c in table else "—" for c in columns]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     print(f"\n{preset} package, scan {folder}, {machine()}\n")
     print("\n".join(lines))
