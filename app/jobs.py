@@ -477,7 +477,8 @@ def roi_block(volume_shape: Sequence[int], centre_slice: int, rect_px: tuple[int
 def tuner_job(context, prepared: Scan, volume: VolumeGeometry, background: Volume | None,
               roi_start: tuple[int, int, int], roi_shape: tuple[int, int, int], state: TunerState | None,
               edge_preservation: float | None, smoothings: Sequence[float] | None = None,
-              count: int = 5, iterations: int | None = None, potential: str | None = None) -> dict:
+              count: int = 5, iterations: int | None = None, potential: str | None = None,
+              guide: str | None = None) -> dict:
     """Prepare the ROI problem (if new), propose δ (if ``edge_preservation`` is None), run the strip.
 
     Sends ``("prepared", state)`` and ``("delta", suggestion)`` as soon as each is known.
@@ -499,6 +500,8 @@ def tuner_job(context, prepared: Scan, volume: VolumeGeometry, background: Volum
         options["iterations"] = int(iterations)
     if potential is not None:
         options["potential"] = potential
+    if guide is not None:
+        options["guide"] = guide
     strip = state.problem.smoothing_strip(float(edge_preservation), smoothings, count,
                                           progress=sub_progress(context.progress, 0.45, 1.0),
                                           cancel=context.cancel, **options)

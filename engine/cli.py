@@ -207,7 +207,7 @@ def cmd_recon(args) -> int:
     if method == "iterative":
         # the knobs as used (numbers), so that the recipe replays this exact run
         volume.recipe.update(iterative=engine_recipe["iterative"], auto=engine_recipe["auto"],
-                             history=engine_recipe["history"])
+                             guide=engine_recipe["guide"], history=engine_recipe["history"])
     save_volume(volume, out)
     recipe_path = out.with_name(out.name + ".recipe.json")
     save_json(volume.recipe, recipe_path)
@@ -256,7 +256,7 @@ def cmd_tune(args) -> int:
             suggestion = preview.suggest_edge_preservation(cancel=cancel)
             delta = suggestion.delta
         strip = preview.smoothing_strip(delta, args.betas, args.count, iterations=knobs.iterations,
-                                        potential=knobs.potential,
+                                        potential=knobs.potential, guide=knobs.guide,
                                         progress=sub_progress(progress, 0.5, 1.0), cancel=cancel)
     finally:
         close_bar()

@@ -583,8 +583,9 @@ class ReconstructPage(QWidget):
             it_params = IterativeParams()
         self.tuner_lane.submit(
             tuner_job, prepared, fdk_volume.geometry, fdk_volume, start, shape, self.tuner_state, delta,
-            None, self.tuner.count.value(), iterations=it_params.iterations, potential=it_params.potential,
-            on_result=self._strip_done, on_partial=self._tuner_partial, on_error=self._tuner_failed,
+            None, self.tuner.count.value(), iterations=it_params.iterations,
+            potential=it_params.potential, guide=it_params.guide, on_result=self._strip_done,
+            on_partial=self._tuner_partial, on_error=self._tuner_failed,
             foreground=True)
 
     def _delta_edited(self) -> None:

@@ -30,6 +30,7 @@ from ..params import param, to_recipe, validate
 from ..progress import CancelToken, ProgressCallback, checkpoint, sub_progress
 from ..scan import Scan
 from ..volume import Volume
+from .guide import GUIDES, EdgeGuide, edge_guide
 from .penalty import POTENTIALS
 from .preview import EdgeSuggestion, PreviewProblem, SmoothingStrip, central_roi, prepare_preview
 from .solver import IterationRecord, WeightedLeastSquares, solve
@@ -38,9 +39,11 @@ from .weights import noise_model
 __all__ = [
     "IterativeParams",
     "IterationRecord",
+    "EdgeGuide",
     "EdgeSuggestion",
     "PreviewProblem",
     "SmoothingStrip",
+    "edge_guide",
     "iterative",
     "prepare_preview",
     "resolve_knobs",
@@ -72,6 +75,11 @@ class IterativeParams:
         minimum=0, maximum=256,
     )
     potential: str = param("huber", help="edge-preserving potential", choices=POTENTIALS)
+    guide: str = param(
+        "none", help="edge guidance: 'fdk' smooths along the edges the FDK shows, not across them "
+        "(faces as sharp as the data allow, a little more noise beside them); 'none': the "
+        "potential alone", choices=GUIDES, label="Edge guidance",
+    )
     tolerance: float = param(
         0.0, help="stop early when a pass changes the image by less than this (relative RMS; 0: "
         "run every pass)", minimum=0.0, maximum=1.0,
@@ -151,6 +159,7 @@ def iterative(
         )
 
     auto: dict = {}
+    guide = edge_guide(initial.data) if params.guide == "fdk" else None
     if auto_knobs:
         start, shape = central_roi(volume)
         preview = prepare_preview(scan, volume, start, shape, background=initial, device=device,
@@ -163,6 +172,7 @@ def iterative(
         if params.smoothing == "auto":
             strip = preview.smoothing_strip(
                 params.edge_preservation, iterations=params.iterations, potential=params.potential,
+                guide=guide.crop(start, shape) if guide is not None else None,
                 progress=sub_progress(progress, 0.22, solve_from), cancel=cancel)
             params = replace(params, smoothing=strip.smoothings[strip.suggested])
             auto["smoothing"] = strip.summary()
@@ -181,6 +191,7 @@ def iterative(
         iterations=params.iterations,
         subsets=params.subsets,
         tolerance=params.tolerance,
+        guide=guide,
         progress=sub_progress(progress, solve_from, 1.0),
         cancel=cancel,
         on_iteration=on_iteration,
@@ -190,6 +201,7 @@ def iterative(
         "method": "iterative",
         "iterative": to_recipe(params),
         "auto": auto,
+        "guide": guide.to_dict() if guide is not None else None,
         "photon_scale": noise.photon_scale,
         "history": [record.to_dict() for record in history],
         "device": device,

@@ -25,6 +25,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .guide import GUIDE_CUT, GUIDE_STRENGTH
+
 POTENTIALS = ("huber", "fair")
 
 # The 13 offsets (dz, dy, dx) that, with their negatives, make the 26-neighbourhood.
@@ -75,6 +77,54 @@ def _value_cpu(x, delta, code, offsets, weights):
                     for i in range(last - first):
                         r = abs(mine[i] - other[i]) / delta32
                         pairs += delta32 * delta32 * (r - np.log1p(r))
+                total += weights[k] * pairs
+        partial[z] = total
+    return partial.sum()
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def _guided_value_cpu(x, guide, delta, code, gamma, kappa, offsets, weights):
+    """R(x) with each pair's weight scaled by the guide (see :func:`_guided_pair`); ``guide`` is
+    the padded field of :func:`prepare_guide`."""
+    nz, ny, nx = x.shape
+    partial = np.zeros(nz)
+    delta32 = np.float32(delta)
+    half = np.float32(0.5)
+    one = np.float32(1.0)
+    gamma32, kappa32 = np.float32(gamma), np.float32(kappa)
+    for z in numba.prange(nz):
+        total = 0.0
+        for y in range(ny):
+            row = x[z, y]
+            for k in range(offsets.shape[0]):
+                zz = z + offsets[k, 0]
+                yy = y + offsets[k, 1]
+                if zz < 0 or zz >= nz or yy < 0 or yy >= ny:
+                    continue
+                dx = offsets[k, 2]
+                half_unit = np.float32(0.5 / np.sqrt(offsets[k, 0] ** 2 + offsets[k, 1] ** 2 + dx * dx))
+                uz = np.float32(offsets[k, 0]) * half_unit
+                uy = np.float32(offsets[k, 1]) * half_unit
+                ux = np.float32(dx) * half_unit
+                first, last = max(0, -dx), min(nx, nx - dx)
+                mine, other = row[first:last], x[zz, yy, first + dx:last + dx]
+                mz = guide[0, z, y, first:last]
+                my = guide[1, z, y, first:last]
+                mx = guide[2, z, y, first:last]
+                fz = guide[0, zz, yy, first + dx:last + dx]
+                fy = guide[1, zz, yy, first + dx:last + dx]
+                fx = guide[2, zz, yy, first + dx:last + dx]
+                pairs = 0.0
+                for i in range(last - first):
+                    dot = (mz[i] + fz[i]) * uz + (my[i] + fy[i]) * uy + (mx[i] + fx[i]) * ux
+                    factor = one - gamma32 * min(one, kappa32 * dot * dot)
+                    a = abs(mine[i] - other[i])
+                    if code == 0:
+                        m = min(a, delta32)
+                        pairs += factor * m * (a - half * m)
+                    else:
+                        r = a / delta32
+                        pairs += factor * delta32 * delta32 * (r - np.log1p(r))
                 total += weights[k] * pairs
         partial[z] = total
     return partial.sum()
@@ -162,6 +212,53 @@ def _gradient_cpu(x, delta, code, gradient, curvature):
             c_row[i] = two * (cs + has_left[i] * cl + has_right[i] * cr)
 
 
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def _guided_gradient_cpu(x, guide, delta, code, gamma, kappa, offsets, weights, gradient, curvature):
+    """:func:`_gradient_cpu` with each pair's ωδ scaled by the guide, 1 − γ min(1, κ (ξ̄ · d)²) with
+    ξ̄ the mean of the pair's two guide vectors (``guide``: (3, nz, ny, nx)) and d its unit
+    direction. Offset by offset, each a contiguous pass along x that LLVM vectorizes (the
+    row-by-row form of the unguided kernel needs 27 more guide rows at once and then does not)."""
+    nz, ny, nx = x.shape
+    delta32 = np.float32(delta)
+    fair = np.float32(code == 1)
+    one = np.float32(1.0)
+    gamma32, kappa32 = np.float32(gamma), np.float32(kappa)
+    for task in numba.prange(nz * ny):
+        z, y = task // ny, task % ny
+        own = x[z, y]
+        ez, ey, ex = guide[0, z, y], guide[1, z, y], guide[2, z, y]
+        sum_g = np.zeros(nx, dtype=np.float32)
+        sum_c = np.zeros(nx, dtype=np.float32)
+        for k in range(offsets.shape[0]):
+            for sign in (-1, 1):
+                dz, dy, dx = sign * offsets[k, 0], sign * offsets[k, 1], sign * offsets[k, 2]
+                zz, yy = z + dz, y + dy
+                if zz < 0 or zz >= nz or yy < 0 or yy >= ny:
+                    continue
+                # half the unit direction: the dot product with ξ_j + ξ_k is then with their mean
+                half = np.float32(0.5 / np.sqrt(dz * dz + dy * dy + dx * dx))
+                uz, uy, ux = np.float32(dz) * half, np.float32(dy) * half, np.float32(dx) * half
+                scaled = np.float32(weights[k]) * delta32
+                first, last = max(0, -dx), min(nx, nx - dx)
+                count = last - first
+                mine, other = own[first:last], x[zz, yy, first + dx:last + dx]
+                mz, my, mx = ez[first:last], ey[first:last], ex[first:last]
+                fz = guide[0, zz, yy, first + dx:last + dx]
+                fy = guide[1, zz, yy, first + dx:last + dx]
+                fx = guide[2, zz, yy, first + dx:last + dx]
+                acc_g, acc_c = sum_g[first:last], sum_c[first:last]
+                for i in range(count):
+                    dot = (mz[i] + fz[i]) * uz + (my[i] + fy[i]) * uy + (mx[i] + fx[i]) * ux
+                    t = mine[i] - other[i]
+                    a = abs(t)
+                    w = scaled * (one - gamma32 * min(one, kappa32 * dot * dot)) / (
+                        max(a, delta32) + fair * min(a, delta32))
+                    acc_g[i] += w * t
+                    acc_c[i] += w
+        gradient[z, y] = sum_g
+        curvature[z, y] = np.float32(2.0) * sum_c
+
+
 _GPU_SOURCE = r"""
 extern "C" __device__ float curv(float t, float delta, int code) {
     float a = fabsf(t);
@@ -174,8 +271,20 @@ extern "C" __device__ float psi(float t, float delta, int code) {
     float r = a / delta;
     return delta * delta * (r - log1pf(r));
 }
+// the guide's factor of the pair (i, j) along offset k: 1 − γ min(1, κ (ξ̄ · d)²); guide holds the
+// three components one after the other (3 × n floats); guided = 0: no guide, factor 1
+extern "C" __device__ float guide_factor(const float* guide, int guided, long long n, long long i,
+        long long j, const int* offsets, int k, float gamma, float kappa) {
+    if (!guided) return 1.0f;
+    float dz = offsets[3 * k], dy = offsets[3 * k + 1], dx = offsets[3 * k + 2];
+    float dot = 0.5f * rsqrtf(dz * dz + dy * dy + dx * dx)
+              * ((guide[i] + guide[j]) * dz + (guide[n + i] + guide[n + j]) * dy
+                 + (guide[2 * n + i] + guide[2 * n + j]) * dx);
+    return 1.0f - gamma * fminf(1.0f, kappa * dot * dot);
+}
 extern "C" __global__ void penalty_gradient(const float* x, int nz, int ny, int nx, float delta,
-        int code, const int* offsets, const float* weights, float* gradient, float* curvature) {
+        int code, const int* offsets, const float* weights, const float* guide, int guided,
+        float gamma, float kappa, float* gradient, float* curvature) {
     long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     long long n = (long long)nz * ny * nx;
     if (i >= n) return;
@@ -186,15 +295,18 @@ extern "C" __global__ void penalty_gradient(const float* x, int nz, int ny, int 
             int zz = z + sign * offsets[3 * k], yy = y + sign * offsets[3 * k + 1];
             int xx = xi + sign * offsets[3 * k + 2];
             if (zz < 0 || zz >= nz || yy < 0 || yy >= ny || xx < 0 || xx >= nx) continue;
-            float t = v - x[((long long)zz * ny + yy) * nx + xx];
-            float w = weights[k] * curv(t, delta, code);
+            long long j = ((long long)zz * ny + yy) * nx + xx;
+            float t = v - x[j];
+            float w = weights[k] * curv(t, delta, code)
+                    * guide_factor(guide, guided, n, i, j, offsets, k, gamma, kappa);
             g += w * t; c += w;
         }
     }
     gradient[i] = g; curvature[i] = 2.0f * c;
 }
 extern "C" __global__ void penalty_value(const float* x, int nz, int ny, int nx, float delta,
-        int code, const int* offsets, const float* weights, float* out) {
+        int code, const int* offsets, const float* weights, const float* guide, int guided,
+        float gamma, float kappa, float* out) {
     long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     long long n = (long long)nz * ny * nx;
     if (i >= n) return;
@@ -203,7 +315,9 @@ extern "C" __global__ void penalty_value(const float* x, int nz, int ny, int nx,
     for (int k = 0; k < 13; ++k) {
         int zz = z + offsets[3 * k], yy = y + offsets[3 * k + 1], xx = xi + offsets[3 * k + 2];
         if (zz < 0 || zz >= nz || yy < 0 || yy >= ny || xx < 0 || xx >= nx) continue;
-        total += weights[k] * psi(v - x[((long long)zz * ny + yy) * nx + xx], delta, code);
+        long long j = ((long long)zz * ny + yy) * nx + xx;
+        total += weights[k] * psi(v - x[j], delta, code)
+               * guide_factor(guide, guided, n, i, j, offsets, k, gamma, kappa);
     }
     out[i] = total;
 }
@@ -222,37 +336,67 @@ def _gpu_kernels():
 _gpu_cache: list = []
 
 
-def penalty_value(x, delta: float, potential: str = "huber") -> float:
-    """R(x) for a (nz, ny, nx) float32 volume (NumPy or CuPy)."""
+def _kernels():
+    if not _gpu_cache:
+        _gpu_cache.append(_gpu_kernels())
+    return _gpu_cache[0]
+
+
+def prepare_guide(field, like):
+    """A guide field (3, nz, ny, nx), see :mod:`.guide`, laid out for the penalty kernels of the
+    device of ``like`` (an image): zero-padded by one voxel at both ends of x on the CPU (so the
+    row kernels read it without bounds checks), a contiguous device array on the GPU."""
+    if isinstance(like, np.ndarray):
+        return np.ascontiguousarray(field, dtype=np.float32)
+    import cupy as cp
+
+    return cp.ascontiguousarray(cp.asarray(field, dtype=cp.float32))
+
+
+def _gpu_guide_arguments(guide):
+    import cupy as cp
+
+    if guide is None:
+        return cp.zeros(1, dtype=cp.float32), np.int32(0), np.float32(0.0), np.float32(0.0)
+    return guide, np.int32(1), np.float32(GUIDE_STRENGTH), np.float32(GUIDE_CUT)
+
+
+def penalty_value(x, delta: float, potential: str = "huber", guide=None) -> float:
+    """R(x) for a (nz, ny, nx) float32 volume (NumPy or CuPy); ``guide``: a field from
+    :func:`prepare_guide` that scales each pair's weight (None: unguided)."""
     code = _potential_code(potential)
     if isinstance(x, np.ndarray):
+        if guide is not None:
+            return float(_guided_value_cpu(x, guide, float(delta), code, GUIDE_STRENGTH, GUIDE_CUT,
+                                           HALF_NEIGHBOURHOOD, NEIGHBOUR_WEIGHTS))
         return float(_value_cpu(x, float(delta), code, HALF_NEIGHBOURHOOD, NEIGHBOUR_WEIGHTS))
     import cupy as cp
 
-    if not _gpu_cache:
-        _gpu_cache.append(_gpu_kernels())
-    _, value_kernel, offsets, weights = _gpu_cache[0]
+    _, value_kernel, offsets, weights = _kernels()
     out = cp.empty(x.shape, dtype=cp.float32)
     n = x.size
     nz, ny, nx = x.shape
     value_kernel(((n + 255) // 256,), (256,), (x, np.int32(nz), np.int32(ny), np.int32(nx),
-                 np.float32(delta), np.int32(code), offsets, weights, out))
+                 np.float32(delta), np.int32(code), offsets, weights, *_gpu_guide_arguments(guide), out))
     return float(out.sum(dtype=cp.float64))
 
 
-def penalty_gradient(x, delta: float, potential: str = "huber", out=None):
+def penalty_gradient(x, delta: float, potential: str = "huber", out=None, guide=None):
     """(gradient, curvature) of R at x: Σ_k ω ψ'(x_j − x_k) and 2 Σ_k ω ψ'(t)/t, per voxel,
-    written into ``out`` (two float32 arrays shaped like x) when given."""
+    written into ``out`` (two float32 arrays shaped like x) when given; ``guide``: a field from
+    :func:`prepare_guide` that scales each pair's ω (None: unguided)."""
     code = _potential_code(potential)
     if isinstance(x, np.ndarray):
         gradient, curvature = out if out is not None else (np.empty_like(x), np.empty_like(x))
-        _gradient_cpu(x, float(delta), code, gradient, curvature)
+        if guide is not None:
+            _guided_gradient_cpu(x, guide, float(delta), code, GUIDE_STRENGTH, GUIDE_CUT, HALF_NEIGHBOURHOOD,
+                                 NEIGHBOUR_WEIGHTS, gradient, curvature)
+        else:
+            _gradient_cpu(x, float(delta), code, gradient, curvature)
         return gradient, curvature
     import cupy as cp
 
-    if not _gpu_cache:
-        _gpu_cache.append(_gpu_kernels())
-    gradient_kernel, _, offsets, weights = _gpu_cache[0]
+    gradient_kernel, _, offsets, weights = _kernels()
     if out is not None:
         gradient, curvature = out
     else:
@@ -261,5 +405,6 @@ def penalty_gradient(x, delta: float, potential: str = "huber", out=None):
     n = x.size
     nz, ny, nx = x.shape
     gradient_kernel(((n + 255) // 256,), (256,), (x, np.int32(nz), np.int32(ny), np.int32(nx),
-                    np.float32(delta), np.int32(code), offsets, weights, gradient, curvature))
+                    np.float32(delta), np.int32(code), offsets, weights, *_gpu_guide_arguments(guide),
+                    gradient, curvature))
     return gradient, curvature

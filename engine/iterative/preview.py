@@ -35,6 +35,7 @@ from ..progress import CancelToken, ProgressCallback, checkpoint, sub_progress
 from ..projectors import footprint, forward_project, projection_matrices
 from ..scan import Scan
 from ..volume import Volume
+from .guide import GUIDE_SCALE, GUIDES, EdgeGuide, edge_guide
 from .solver import IterationRecord, WeightedLeastSquares, solve
 from .weights import noise_model
 
@@ -115,13 +116,34 @@ class PreviewProblem:
     """One preview ROI of one scan, ready to reconstruct at any knobs (see module doc)."""
 
     def __init__(self, problem: WeightedLeastSquares, initial: np.ndarray, own_data: np.ndarray,
-                 window: ScanGeometry):
+                 window: ScanGeometry, surroundings: tuple[np.ndarray, tuple[int, int, int]] | None = None):
         self.problem = problem
         self.roi_geometry = problem.volume
         self.initial = initial
         self._own_data = own_data
         self._window = window
+        # the background around the ROI (a margin for the guide's filter) and where the ROI is in it
+        self._surroundings = surroundings or (initial, (0, 0, 0))
         self._classes: tuple[np.ndarray, np.ndarray] | None = None
+        self._guide: EdgeGuide | None = None
+
+    def edge_guide(self) -> EdgeGuide:
+        """The ROI's edge guide (:mod:`.guide`), from the background around it. Its noise level
+        comes from this neighbourhood only, so a full run's guide (noise level of the whole
+        volume) can differ a little: :func:`engine.iterative.iterative` hands its own to the strip."""
+        if self._guide is None:
+            around, offset = self._surroundings
+            self._guide = edge_guide(around).crop(offset, self.initial.shape)
+        return self._guide
+
+    def _guide_for(self, guide: str | EdgeGuide | None) -> EdgeGuide | None:
+        if guide is None or isinstance(guide, EdgeGuide):
+            return guide
+        if guide == "fdk":
+            return self.edge_guide()
+        if guide == "none":
+            return None
+        raise FathomInputError(f"edge guidance {guide!r} is not one of {', '.join(GUIDES)}")
 
     # -- knob proposals -----------------------------------------------------------------------
     def suggest_edge_preservation(self, progress: ProgressCallback | None = None,
@@ -169,22 +191,25 @@ class PreviewProblem:
             auto["edge_preservation"] = suggestion.to_dict()
         if params.smoothing == "auto":
             strip = self.smoothing_strip(params.edge_preservation, iterations=params.iterations,
-                                         potential=params.potential, cancel=cancel)
+                                         potential=params.potential, guide=params.guide, cancel=cancel)
             params = replace(params, smoothing=strip.smoothings[strip.suggested])
             auto["smoothing"] = strip.summary()
+        guide = self._guide_for(params.guide)
         image, history = solve(self.problem, self.initial, smoothing=params.smoothing,
                                edge_preservation=params.edge_preservation, potential=params.potential,
                                iterations=params.iterations, subsets=params.subsets,
-                               tolerance=params.tolerance, progress=progress, cancel=cancel,
-                               on_iteration=on_iteration)
+                               tolerance=params.tolerance, guide=guide,
+                               progress=progress, cancel=cancel, on_iteration=on_iteration)
         data = image.get() if hasattr(image, "get") else image
         recipe = {"method": "iterative", "preview": True, "iterative": to_recipe(params), "auto": auto,
+                  "guide": guide.to_dict() if guide is not None else None,
                   "history": [r.to_dict() for r in history], "metrics": self.measure(image),
                   "device": self.problem.device, "volume": self.roi_geometry.to_dict()}
         return Volume(np.asarray(data, dtype=np.float32), self.roi_geometry, recipe)
 
     def smoothing_strip(self, edge_preservation: float, smoothings: Sequence[float] | None = None,
                         count: int = 5, *, iterations: int = 20, potential: str = "huber",
+                        guide: str | EdgeGuide | None = None,
                         progress: ProgressCallback | None = None,
                         cancel: CancelToken | None = None) -> SmoothingStrip:
         """Previews at several β (default: ``count`` values a factor 2 apart around 20).
@@ -205,11 +230,12 @@ class PreviewProblem:
         smoothings = [float(b) for b in smoothings]
         if not smoothings or any(not np.isfinite(b) or b < 0 for b in smoothings):
             raise FathomInputError(f"smoothing values {smoothings} must be numbers ≥ 0")
+        guide = self._guide_for(guide)
         images, metrics, histories = [], [], []
         for k, beta in enumerate(smoothings):
             image, history = solve(self.problem, self.initial, smoothing=beta,
                                    edge_preservation=float(edge_preservation), potential=potential,
-                                   iterations=iterations,
+                                   iterations=iterations, guide=guide,
                                    progress=sub_progress(progress, k / len(smoothings),
                                                          (k + 1) / len(smoothings)),
                                    cancel=cancel)
@@ -362,5 +388,10 @@ def prepare_preview(
                                    noise.smoothing_unit(scan.n_projections, roi.voxel_size_mm[2]))
     problem.denominator()
     initial = np.maximum(np.array(background.data[block], dtype=np.float32), 0)
+    margin = int(np.ceil(4 * GUIDE_SCALE))
+    around = tuple(slice(max(b.start - margin, 0), min(b.stop + margin, n))
+                   for b, n in zip(block, volume.shape, strict=True))
+    surroundings = (np.maximum(np.array(background.data[around], dtype=np.float32), 0),
+                    tuple(b.start - a.start for b, a in zip(block, around, strict=True)))
     checkpoint(cancel, progress, 1.0, "preview ready")
-    return PreviewProblem(problem, initial, own, window)
+    return PreviewProblem(problem, initial, own, window, surroundings)

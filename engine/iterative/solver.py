@@ -30,7 +30,8 @@ import numpy as np
 from ..geometry import ScanGeometry, VolumeGeometry
 from ..progress import CancelToken, ProgressCallback, checkpoint
 from ..projectors import Projector, array_module
-from .penalty import TOTAL_NEIGHBOUR_WEIGHT, penalty_gradient, penalty_value
+from .guide import EdgeGuide
+from .penalty import TOTAL_NEIGHBOUR_WEIGHT, penalty_gradient, penalty_value, prepare_guide
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ def solve(
     iterations: int = 20,
     subsets: int = 0,
     tolerance: float = 0.0,
+    guide: EdgeGuide | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     on_iteration: Callable[[IterationRecord, np.ndarray], None] | None = None,
@@ -209,7 +211,8 @@ def solve(
     ``smoothing`` is β in units of the data's typical curvature (``problem.smoothing_unit``,
     see :meth:`.weights.NoiseModel.smoothing_unit`): β = 1 makes the penalty's largest curvature
     equal to it, whatever the scan's photon counts, projection count or voxel size.
-    ``on_iteration`` gets each record and a host copy of the image.
+    ``guide`` (see :mod:`.guide`, on the image's grid) makes the penalty smooth along its edges
+    only. ``on_iteration`` gets each record and a host copy of the image.
     """
     xp = problem.xp
     started = time.perf_counter()
@@ -223,6 +226,9 @@ def solve(
     z = x.copy()
     spare = xp.empty_like(x)  # where the next x is written; buffers rotate, nothing is reallocated
     penalty_parts = (xp.empty_like(x), xp.empty_like(x)) if beta > 0 else None
+    if guide is not None and tuple(guide.field.shape[1:]) != tuple(x.shape):
+        raise ValueError(f"the edge guide is {guide.field.shape[1:]} voxels but the image is {x.shape}")
+    field = prepare_guide(guide.field, x) if guide is not None and beta > 0 else None
     gradient = xp.empty_like(x)
     t = 1.0
     history: list[IterationRecord] = []
@@ -240,7 +246,7 @@ def solve(
             gradient.fill(0.0)
             problem.back(wr, idx, out=gradient)
             if penalty_parts is not None:
-                penalty_gradient(z, edge_preservation, potential, out=penalty_parts)
+                penalty_gradient(z, edge_preservation, potential, out=penalty_parts, guide=field)
             # adaptive restart: the new step points against the momentum → drop the momentum
             if sqs_step(z, x, gradient, m, data_curvature, penalty_parts, beta, out=spare) > 0:
                 t = 1.0
@@ -248,7 +254,8 @@ def solve(
             x, spare = spare, x
             extrapolate(x, spare, (t - 1.0) / t_next, out=z)
             t = t_next
-        objective = data_term + (beta * penalty_value(x, edge_preservation, potential) if beta > 0 else 0.0)
+        penalty = penalty_value(x, edge_preservation, potential, field) if beta > 0 else 0.0
+        objective = data_term + beta * penalty
         record = IterationRecord(
             iteration=iteration,
             objective=objective,

@@ -46,8 +46,13 @@ def run_iterative(scan, grid):
     return iterative(scan, grid, IterativeParams(), device="auto")
 
 
+def run_guided(scan, grid):
+    """The same, with the penalty guided by the FDK's edges (``--guide fdk``)."""
+    return iterative(scan, grid, IterativeParams(guide="fdk"), device="auto")
+
+
 # name → function(line-integral scan, volume grid) → Volume; deep joins here
-ENGINES = {"FDK": run_fdk, "iterative": run_iterative}
+ENGINES = {"FDK": run_fdk, "iterative": run_iterative, "guided": run_guided}
 PLANNED = ("deep",)
 FRACTIONS = ((1, "full"), (2, "half"), (4, "quarter"))
 

@@ -43,7 +43,8 @@ def test_iterative_recon_records_its_knobs_and_convergence(scan_folder, tmp_path
 def test_tune_writes_a_strip_and_a_recipe_that_recon_replays(scan_folder, tmp_path, capsys):
     strip = tmp_path / "strip"
     assert main(["tune", str(scan_folder), "-o", str(strip), "--roi", "2", "4", "4", "10", "24", "24",
-                 "--betas", "5", "40", "--iterations", "3", "--center-of-rotation", "none", "-q"]) == 0
+                 "--betas", "5", "40", "--iterations", "3", "--guide", "fdk", "--center-of-rotation", "none",
+                 "-q"]) == 0
     written = {p.name for p in strip.iterdir()}
     assert {"strip.png", "strip.json", "recipe.json", "beta_0.tif", "beta_1.tif"} <= written
     summary = json.loads((strip / "strip.json").read_text())
@@ -53,6 +54,7 @@ def test_tune_writes_a_strip_and_a_recipe_that_recon_replays(scan_folder, tmp_pa
     assert recipe["method"] == "iterative"
     assert recipe["iterative"]["smoothing"] == summary["suggested_smoothing"]
     assert isinstance(recipe["iterative"]["edge_preservation"], float)  # 'auto' resolved
+    assert recipe["iterative"]["guide"] == "fdk"
 
     out = tmp_path / "replayed.h5"
     assert main(["recon", str(scan_folder), "-o", str(out), "--recipe", str(strip / "recipe.json"),
@@ -60,6 +62,7 @@ def test_tune_writes_a_strip_and_a_recipe_that_recon_replays(scan_folder, tmp_pa
     replayed = json.loads((tmp_path / "replayed.h5.recipe.json").read_text())
     assert replayed["method"] == "iterative"
     assert replayed["iterative"]["smoothing"] == summary["suggested_smoothing"]
+    assert replayed["guide"]["source"] == "fdk" and replayed["guide"]["edge_fraction"] > 0
 
 
 def test_iterative_on_an_roi_uses_the_rest_of_the_sample_as_background(scan_folder, tmp_path):
