@@ -31,8 +31,9 @@ On the demo at 720 projections and β = 40 the four measured faces come out 0.2�
 (FDK: 1.1–2.7, unguided: 0.2–4.6) with 3.4× and 6.8× FDK's SNR (tests/bench/RESULTS.md). The
 price: in a band around every trusted edge the noise is smoothed in two dimensions instead of
 three, and the FDK's own streaks there are kept, so at equal β the SNR of materials and the PSNR
-against the truth are lower than unguided (37.3 against 40.9 dB; FDK 38.2). Guidance is therefore a choice (``--guide fdk``) for when sharp faces matter more
-than the last dB: measuring a face, a crack's opening, a bond line's thickness.
+against the truth are lower than unguided (37.3 against 40.9 dB; FDK 38.2). Guidance is
+therefore a choice (``--guide fdk``) for when sharp faces matter more than the last dB:
+measuring a face, a crack's opening, a bond line's thickness.
 
 Reference: the directional total variation of Ehrhardt & Betcke, SIAM J. Imaging Sci. 9 (2016)
 1084, which weights the gradient by a side image's edge directions in the same way.

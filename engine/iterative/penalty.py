@@ -84,8 +84,8 @@ def _value_cpu(x, delta, code, offsets, weights):
 
 @numba.njit(parallel=True, fastmath=True, cache=True)
 def _guided_value_cpu(x, guide, delta, code, gamma, kappa, offsets, weights):
-    """R(x) with each pair's weight scaled by the guide (see :func:`_guided_pair`); ``guide`` is
-    the padded field of :func:`prepare_guide`."""
+    """R(x) with each pair's weight scaled by the guide as in :func:`_guided_gradient_cpu`
+    (``guide``: (3, nz, ny, nx)). The loop over pairs is :func:`_value_cpu`'s with the factor."""
     nz, ny, nx = x.shape
     partial = np.zeros(nz)
     delta32 = np.float32(delta)
@@ -343,9 +343,8 @@ def _kernels():
 
 
 def prepare_guide(field, like):
-    """A guide field (3, nz, ny, nx), see :mod:`.guide`, laid out for the penalty kernels of the
-    device of ``like`` (an image): zero-padded by one voxel at both ends of x on the CPU (so the
-    row kernels read it without bounds checks), a contiguous device array on the GPU."""
+    """A guide field (3, nz, ny, nx), see :mod:`.guide`, as the penalty kernels of the device of
+    ``like`` (an image) read it: a contiguous float32 array on the host or on the GPU."""
     if isinstance(like, np.ndarray):
         return np.ascontiguousarray(field, dtype=np.float32)
     import cupy as cp
