@@ -10,12 +10,13 @@ The guide is a field ξ = n · a over the volume: n the unit normal of the edges
 (the FDK), from its Gaussian-derivative gradient ∇G (σ = :data:`GUIDE_SCALE` voxels), and a ∈ [0,
 1] the confidence that an edge is there: 0 where |∇G| is below :data:`GUIDE_THRESHOLD` times the
 gradient's noise level, 1 from twice that, a smooth step between. A strong edge therefore
-guides a wider band than a faint one (±5 voxels around a solder ball, ±2 around the demo's
-die). Keeping only the crest of |∇G| (within 30–70 % of its maximum over 5 voxels) narrowed the
-bands but let the faint die faces blur again (demo, β = 40: 2.5 voxels instead of 1.2) and
-gained no PSNR (37.4 against 37.3 dB), so it is not done. The noise level is the 20th
+guides a wider band than a faint one (where a Gaussian-blurred step's gradient exceeds the
+threshold at the demo's noise level: ±5 voxels around solder, ±2 around the die/mold face).
+Keeping only the crest of |∇G| (within 30–70 % of its maximum over 5 voxels) narrowed the bands
+but let the faint die faces blur again (demo, β = 40: 2.5 voxels instead of 1.2) and gained no
+PSNR (37.4 against 37.3 dB), so it is not done. The noise level is the 20th
 percentile of |∇G| over the image divided by that percentile of the length of a 3D Gaussian
-vector with unit σ per component (1.005): in pure noise every percentile gives the same level,
+vector with unit σ per component (1.003): in pure noise every percentile gives the same level,
 and the low one stays a noise measure as long as a fifth or more of the voxels lie away from
 edges (the median did not: in a small phantom it came out 2.5× too high, and hid a faint face).
 In pure noise about 5 % of the voxels still count as edges, in random directions.
