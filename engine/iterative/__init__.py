@@ -76,9 +76,10 @@ class IterativeParams:
     )
     potential: str = param("huber", help="edge-preserving potential", choices=POTENTIALS)
     guide: str = param(
-        "none", help="edge guidance: 'fdk' smooths along the edges the FDK shows, not across them "
-        "(faces as sharp as the data allow, a little more noise beside them); 'none': the "
-        "potential alone", choices=GUIDES, label="Edge guidance",
+        "none", help="edge guidance: 'fdk' smooths along the faint edges the FDK shows, not across "
+        "them (faces as sharp as the data allow, a little more noise beside them; for full scans, "
+        "the FDK of a sparse one is too noisy to guide); 'none': the potential alone",
+        choices=GUIDES, label="Edge guidance",
     )
     tolerance: float = param(
         0.0, help="stop early when a pass changes the image by less than this (relative RMS; 0: "
@@ -159,24 +160,25 @@ def iterative(
         )
 
     auto: dict = {}
-    guide = edge_guide(initial.data) if params.guide == "fdk" else None
     if auto_knobs:
         start, shape = central_roi(volume)
         preview = prepare_preview(scan, volume, start, shape, background=initial, device=device,
                                   progress=sub_progress(progress, 0.1, 0.2), cancel=cancel)
+        auto["preview_roi"] = {"start": list(start), "shape": list(shape)}
         if params.edge_preservation == "auto":
             suggestion = preview.suggest_edge_preservation(
                 progress=sub_progress(progress, 0.2, 0.22), cancel=cancel)
             params = replace(params, edge_preservation=suggestion.delta)
             auto["edge_preservation"] = suggestion.to_dict()
-        if params.smoothing == "auto":
-            strip = preview.smoothing_strip(
-                params.edge_preservation, iterations=params.iterations, potential=params.potential,
-                guide=guide.crop(start, shape) if guide is not None else None,
-                progress=sub_progress(progress, 0.22, solve_from), cancel=cancel)
-            params = replace(params, smoothing=strip.smoothings[strip.suggested])
-            auto["smoothing"] = strip.summary()
-        auto["preview_roi"] = {"start": list(start), "shape": list(shape)}
+    # the guide leaves steps far above δ to the potential, so it needs δ resolved
+    guide = edge_guide(initial.data, params.edge_preservation) if params.guide == "fdk" else None
+    if params.smoothing == "auto":
+        strip = preview.smoothing_strip(
+            params.edge_preservation, iterations=params.iterations, potential=params.potential,
+            guide=guide.crop(start, shape) if guide is not None else None,
+            progress=sub_progress(progress, 0.22, solve_from), cancel=cancel)
+        params = replace(params, smoothing=strip.smoothings[strip.suggested])
+        auto["smoothing"] = strip.summary()
 
     checkpoint(cancel, progress, solve_from, "statistical weights")
     noise = noise_model(scan.projections)

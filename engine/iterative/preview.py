@@ -127,20 +127,21 @@ class PreviewProblem:
         self._classes: tuple[np.ndarray, np.ndarray] | None = None
         self._guide: EdgeGuide | None = None
 
-    def edge_guide(self) -> EdgeGuide:
-        """The ROI's edge guide (:mod:`.guide`), from the background around it. Its noise level
-        comes from this neighbourhood only, so a full run's guide (noise level of the whole
-        volume) can differ a little: :func:`engine.iterative.iterative` hands its own to the strip."""
-        if self._guide is None:
+    def edge_guide(self, edge_preservation: float) -> EdgeGuide:
+        """The ROI's edge guide (:mod:`.guide`) for the penalty's δ, from the background around
+        it. Its noise level comes from this neighbourhood only, so a full run's guide (noise
+        level of the whole volume) can differ a little: :func:`engine.iterative.iterative` hands
+        its own to the strip."""
+        if self._guide is None or self._guide.edge_preservation != float(edge_preservation):
             around, offset = self._surroundings
-            self._guide = edge_guide(around).crop(offset, self.initial.shape)
+            self._guide = edge_guide(around, float(edge_preservation)).crop(offset, self.initial.shape)
         return self._guide
 
-    def _guide_for(self, guide: str | EdgeGuide | None) -> EdgeGuide | None:
+    def _guide_for(self, guide: str | EdgeGuide | None, edge_preservation: float) -> EdgeGuide | None:
         if guide is None or isinstance(guide, EdgeGuide):
             return guide
         if guide == "fdk":
-            return self.edge_guide()
+            return self.edge_guide(edge_preservation)
         if guide == "none":
             return None
         raise FathomInputError(f"edge guidance {guide!r} is not one of {', '.join(GUIDES)}")
@@ -194,7 +195,7 @@ class PreviewProblem:
                                          potential=params.potential, guide=params.guide, cancel=cancel)
             params = replace(params, smoothing=strip.smoothings[strip.suggested])
             auto["smoothing"] = strip.summary()
-        guide = self._guide_for(params.guide)
+        guide = self._guide_for(params.guide, params.edge_preservation)
         image, history = solve(self.problem, self.initial, smoothing=params.smoothing,
                                edge_preservation=params.edge_preservation, potential=params.potential,
                                iterations=params.iterations, subsets=params.subsets,
@@ -230,7 +231,7 @@ class PreviewProblem:
         smoothings = [float(b) for b in smoothings]
         if not smoothings or any(not np.isfinite(b) or b < 0 for b in smoothings):
             raise FathomInputError(f"smoothing values {smoothings} must be numbers ≥ 0")
-        guide = self._guide_for(guide)
+        guide = self._guide_for(guide, float(edge_preservation))
         images, metrics, histories = [], [], []
         for k, beta in enumerate(smoothings):
             image, history = solve(self.problem, self.initial, smoothing=beta,

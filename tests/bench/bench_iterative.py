@@ -58,7 +58,7 @@ def preview_speed() -> None:
         run = time.perf_counter() - started
         started = time.perf_counter()
         solve(preview.problem, preview.initial, smoothing=20.0, edge_preservation=0.035, iterations=20,
-              guide=preview.edge_guide())
+              guide=preview.edge_guide(0.035))
         guided = time.perf_counter() - started
         print(f"| {scan.n_projections} | {setup:.1f} | {run:.1f} | {run / 20:.2f} | {guided:.1f} |", flush=True)
 
@@ -75,7 +75,7 @@ def penalty_speed() -> None:
         sync = cp.cuda.Device().synchronize
     else:
         x, sync = start, (lambda: None)
-    field = prepare_guide(edge_guide(start).field, x)
+    field = prepare_guide(edge_guide(start, 0.0154).field, x)
     print(f"\nPenalty gradient + curvature, {start.shape} voxels, {device}: best of 5\n")
     print("| penalty | seconds |\n|---|---|")
     for name, guide in (("unguided", None), ("guided", field)):
