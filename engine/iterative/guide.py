@@ -47,7 +47,7 @@ than unguided (die/mold 4.3 against 6.5), and the penalty costs about 3× as muc
 Guidance is therefore a choice (``--guide fdk``) for when sharp faces matter: measuring a face,
 a crack's opening, a bond line's thickness. It is for full scans: the FDK of a sparse one is too
 noisy to guide. On the stack package's quarter scan (180 projections, automatic knobs) it lowered
-the PSNR from 40.6 to 39.7 dB and the die crack's CNR from 2.8 to 1.5, so it is not the default.
+the PSNR from 40.6 to 39.8 dB and the die crack's CNR from 2.8 to 1.6, so it is not the default.
 
 Reference: the directional total variation of Ehrhardt & Betcke, SIAM J. Imaging Sci. 9 (2016)
 1084, which weights the gradient by a side image's edge directions in the same way.
