@@ -75,15 +75,16 @@ def penalty_speed() -> None:
         sync = cp.cuda.Device().synchronize
     else:
         x, sync = start, (lambda: None)
-    field = prepare_guide(edge_guide(start, 0.0154).field, x)
+    delta = 0.02
+    field = prepare_guide(edge_guide(start, delta).field, x)
     print(f"\nPenalty gradient + curvature, {start.shape} voxels, {device}: best of 5\n")
     print("| penalty | seconds |\n|---|---|")
     for name, guide in (("unguided", None), ("guided", field)):
-        penalty_gradient(x, 0.02, guide=guide)  # compile / warm up
+        penalty_gradient(x, delta, guide=guide)  # compile / warm up
         times = []
         for _ in range(5):
             started = time.perf_counter()
-            penalty_gradient(x, 0.02, guide=guide)
+            penalty_gradient(x, delta, guide=guide)
             sync()
             times.append(time.perf_counter() - started)
         print(f"| {name} | {min(times):.4f} |", flush=True)
