@@ -298,6 +298,23 @@ def _interior(a: np.ndarray) -> np.ndarray:
     return a[_interior_slices(a.shape)]
 
 
+def _smooth_outside(background: np.ndarray, inside: tuple[slice, ...]) -> np.ndarray:
+    """The background with the ROI block ``inside`` zeroed, lightly smoothed outside it only:
+    a normalized convolution (smoothed values ÷ smoothed mask), so a voxel next to the ROI's
+    face averages only its outside neighbours. Smoothing first and zeroing after would carry
+    the ROI's own material across its faces into the background, and its projection would be
+    taken from the ROI's data: where the material changes across a face (the tops of the demo's
+    balls), the face slice came out 25 % too dark (17 % now: the rest is the FDK's own blur
+    across the face)."""
+    mask = np.ones(background.shape, dtype=np.float32)
+    mask[inside] = 0
+    values = ndimage.gaussian_filter(background * mask, BACKGROUND_SMOOTHING)
+    weight = ndimage.gaussian_filter(mask, BACKGROUND_SMOOTHING)
+    outside = np.divide(values, weight, out=np.zeros_like(values), where=weight > 1e-3)
+    outside[inside] = 0
+    return outside
+
+
 def _edge_width(image: np.ndarray, reference: np.ndarray, profiles: int = 24) -> float:
     """Median 10–90 % width (voxels) of logistic fits across the strongest edges of the middle
     slice (found on the smoothed ``reference``, so every image is measured at the same places)."""
@@ -376,11 +393,9 @@ def prepare_preview(
     if z1 > z0:
         # Lightly smoothed: the background's own noise would otherwise be projected into the
         # ROI's data (it halves the preview's distance to the full reconstruction in the tests).
-        outside = ndimage.gaussian_filter(np.asarray(background.data[z0:z1], dtype=np.float32),
-                                          BACKGROUND_SMOOTHING)
         inside = (slice(max(block[0].start - z0, 0), max(min(block[0].stop - z0, z1 - z0), 0)),
                   block[1], block[2])
-        outside[inside] = 0
+        outside = _smooth_outside(np.asarray(background.data[z0:z1], dtype=np.float32), inside)
         part = volume.sub_volume((z0, 0, 0), (z1 - z0, volume.shape[1], volume.shape[2]))
         own -= forward_project(outside, part, window, device=device, to_host=True)
     checkpoint(cancel, progress, 0.9, "weights")

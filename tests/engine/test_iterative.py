@@ -215,6 +215,23 @@ def test_the_preview_roi_matches_the_full_reconstruction_inside(noisy_scan):
     assert roi.data.shape == roi_shape
 
 
+def test_the_background_keeps_the_rois_material_out_of_its_smoothing():
+    from engine.iterative.preview import _smooth_outside
+
+    # a layer that ends exactly at the ROI's top face: dense up to slice 9, light above
+    background = np.full((20, 24, 24), 0.2, dtype=np.float32)
+    background[:10] = 1.0
+    inside = (slice(4, 10), slice(6, 18), slice(6, 18))
+    outside = _smooth_outside(background, inside)
+    assert np.all(outside[inside] == 0)
+    # just above the face, the background is the light material only: smoothing across the face
+    # would have lifted it towards the dense layer (to 0.37), and the ROI's face slice would
+    # have lost what the background gained
+    assert outside[10, 9:15, 9:15] == pytest.approx(0.2, abs=1e-3)
+    assert outside[2, 12, 12] == pytest.approx(1.0, abs=1e-3)  # far from the ROI and the layer's
+    assert outside[17, 12, 12] == pytest.approx(0.2, abs=1e-3)  # edge: the background itself
+
+
 def test_the_strip_suggests_a_smoothing_and_measures_each_preview(noisy_scan):
     scan, volume, truth, start = noisy_scan
     preview = prepare_preview(scan, volume, (10, 14, 14), (16, 40, 40), background=start)
