@@ -46,6 +46,17 @@ def _potential_code(potential: str) -> int:
     return POTENTIALS.index(potential)
 
 
+@numba.njit(inline="always")
+def _neighbour_row(z, y, dz, dy, dx, nz, ny, nx):
+    """(zz, yy, first, last): the row (zz, yy) at offset (dz, dy, dx) from row (z, y), and the
+    range [first, last) of x where both x and x + dx lie in the volume; an empty range when the
+    neighbour row is outside it. The one boundary rule of every pair loop below."""
+    zz, yy = z + dz, y + dy
+    if zz < 0 or zz >= nz or yy < 0 or yy >= ny:
+        return zz, yy, 0, 0
+    return zz, yy, max(0, -dx), min(nx, nx - dx)
+
+
 @numba.njit(parallel=True, fastmath=True, cache=True)
 def _value_cpu(x, delta, code, offsets, weights):
     """R(x), one contiguous pass along x per row and offset (which LLVM vectorizes), over the 13
@@ -59,12 +70,10 @@ def _value_cpu(x, delta, code, offsets, weights):
         for y in range(ny):
             row = x[z, y]
             for k in range(offsets.shape[0]):
-                zz = z + offsets[k, 0]
-                yy = y + offsets[k, 1]
-                if zz < 0 or zz >= nz or yy < 0 or yy >= ny:
-                    continue
                 dx = offsets[k, 2]
-                first, last = max(0, -dx), min(nx, nx - dx)
+                zz, yy, first, last = _neighbour_row(z, y, offsets[k, 0], offsets[k, 1], dx, nz, ny, nx)
+                if last <= first:
+                    continue
                 mine = row[first:last]
                 other = x[zz, yy, first + dx:last + dx]
                 pairs = 0.0
@@ -97,16 +106,14 @@ def _guided_value_cpu(x, guide, delta, code, gamma, kappa, offsets, weights):
         for y in range(ny):
             row = x[z, y]
             for k in range(offsets.shape[0]):
-                zz = z + offsets[k, 0]
-                yy = y + offsets[k, 1]
-                if zz < 0 or zz >= nz or yy < 0 or yy >= ny:
-                    continue
                 dx = offsets[k, 2]
+                zz, yy, first, last = _neighbour_row(z, y, offsets[k, 0], offsets[k, 1], dx, nz, ny, nx)
+                if last <= first:
+                    continue
                 half_unit = np.float32(0.5 / np.sqrt(offsets[k, 0] ** 2 + offsets[k, 1] ** 2 + dx * dx))
                 uz = np.float32(offsets[k, 0]) * half_unit
                 uy = np.float32(offsets[k, 1]) * half_unit
                 ux = np.float32(dx) * half_unit
-                first, last = max(0, -dx), min(nx, nx - dx)
                 mine, other = row[first:last], x[zz, yy, first + dx:last + dx]
                 mz = guide[0, z, y, first:last]
                 my = guide[1, z, y, first:last]
@@ -232,14 +239,13 @@ def _guided_gradient_cpu(x, guide, delta, code, gamma, kappa, offsets, weights, 
         for k in range(offsets.shape[0]):
             for sign in (-1, 1):
                 dz, dy, dx = sign * offsets[k, 0], sign * offsets[k, 1], sign * offsets[k, 2]
-                zz, yy = z + dz, y + dy
-                if zz < 0 or zz >= nz or yy < 0 or yy >= ny:
+                zz, yy, first, last = _neighbour_row(z, y, dz, dy, dx, nz, ny, nx)
+                if last <= first:
                     continue
                 # half the unit direction: the dot product with ξ_j + ξ_k is then with their mean
                 half = np.float32(0.5 / np.sqrt(dz * dz + dy * dy + dx * dx))
                 uz, uy, ux = np.float32(dz) * half, np.float32(dy) * half, np.float32(dx) * half
                 scaled = np.float32(weights[k]) * delta32
-                first, last = max(0, -dx), min(nx, nx - dx)
                 count = last - first
                 mine, other = own[first:last], x[zz, yy, first + dx:last + dx]
                 mz, my, mx = ez[first:last], ey[first:last], ex[first:last]
