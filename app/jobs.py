@@ -478,10 +478,13 @@ def tuner_job(context, prepared: Scan, volume: VolumeGeometry, background: Volum
               roi_start: tuple[int, int, int], roi_shape: tuple[int, int, int], state: TunerState | None,
               edge_preservation: float | None, smoothings: Sequence[float] | None = None,
               count: int = 5, iterations: int | None = None, potential: str | None = None,
-              guide: str | None = None) -> dict:
+              guide: str | None = None, image_interval_s: float = 0.3) -> dict:
     """Prepare the ROI problem (if new), propose δ (if ``edge_preservation`` is None), run the strip.
 
-    Sends ``("prepared", state)`` and ``("delta", suggestion)`` as soon as each is known.
+    Sends ``("prepared", state)`` and ``("delta", suggestion)`` as soon as each is known, then
+    ``("preview", StripPreview)`` as the strip fills in, its image the ROI's middle slice: each
+    preview's first iterate and its result, and the iterates between at most every
+    ``image_interval_s``.
     """
     if not HAVE_ITERATIVE:
         raise FathomInputError("the iterative engine is not part of this version: the tuner needs it")
@@ -502,9 +505,19 @@ def tuner_job(context, prepared: Scan, volume: VolumeGeometry, background: Volum
         options["potential"] = potential
     if guide is not None:
         options["guide"] = guide
+    last_image = [0.0]
+
+    def on_preview(preview) -> None:
+        now = time.perf_counter()
+        if not (preview.done or preview.iteration == 1) and now - last_image[0] < image_interval_s:
+            return
+        last_image[0] = now
+        middle = np.array(preview.image[preview.image.shape[0] // 2], dtype=np.float32, copy=True)
+        context.partial(("preview", dataclasses.replace(preview, image=middle)))
+
     strip = state.problem.smoothing_strip(float(edge_preservation), smoothings, count,
                                           progress=sub_progress(context.progress, 0.45, 1.0),
-                                          cancel=context.cancel, **options)
+                                          cancel=context.cancel, on_preview=on_preview, **options)
     return {"state": state, "strip": strip, "edge_preservation": float(edge_preservation)}
 
 

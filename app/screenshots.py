@@ -153,6 +153,10 @@ def run(outdir: Path, scan: str, iterations: int, strip_iterations: int, it_voxe
             recon.start_roi_drawing()
             recon.set_preview_roi((-c - 0.45, -c - 0.45, 0.9, 0.9))
             recon.view.set_draw_mode(None)
+            cells = recon.strip_view.thumbnails
+            d.wait(lambda: recon.strip_view.strip is not None
+                   or (len(cells) > 1 and cells[1].image_item.image is not None), timeout=1200)
+            d.shot("06a-tuner-strip-filling-in")
             d.wait(lambda: not recon.tuner_lane.busy and recon.strip_view.strip is not None, timeout=1200)
             d.shot("06-tuner-strip")
 

@@ -576,7 +576,8 @@ class ReconstructPage(QWidget):
         self.chosen_smoothing = None
         self._update_tuner_state()
         self.bottom_tabs.setCurrentWidget(self.strip_view)
-        self.strip_view.set_busy("Computing previews…" if delta else "Proposing δ, then computing previews…")
+        self.strip_view.begin(self.tuner.count.value(),
+                              "Computing previews…" if delta else "Proposing δ, then computing previews…")
         try:
             it_params = self.it_form.params()
         except FathomInputError:
@@ -606,6 +607,8 @@ class ReconstructPage(QWidget):
             self.tuner.delta.setText(f"{suggestion.delta:.4g}")
             self.tuner.delta_rule.setText(f"Proposed: {suggestion.rule}.")
             self.strip_view.set_busy(f"δ = {suggestion.delta:.4g} 1/mm proposed; computing previews…")
+        elif kind == "preview":
+            self.strip_view.show_preview(value[1], self.session.volume("fdk").geometry.voxel_size_mm[2])
         self._update_tuner_state()
 
     def _strip_done(self, result: dict) -> None:
@@ -616,7 +619,7 @@ class ReconstructPage(QWidget):
         self.choose_smoothing(strip.suggested)
 
     def _tuner_failed(self, message: str) -> None:
-        self.strip_view.set_busy(message)
+        self.strip_view.clear(message)  # no half strip: its previews cannot be chosen
         self._report(message)
 
     def cancel_tuner(self) -> None:

@@ -44,11 +44,21 @@ def format_metric(name: str, value: float, voxel_mm: float) -> str:
     return f"{name.replace('_', ' ')} {value:.3g}"
 
 
+CAPTION_ORDER = ["snr", "noise_sigma", "edge_width", "discrepancy"]
+CAPTION_LINES = len(CAPTION_ORDER)
+
+
 def caption_lines(values: dict[str, float], voxel_mm: float) -> str:
     """A strip preview's metrics, one short line each with its unit (known ones first)."""
-    order = ["snr", "noise_sigma", "edge_width", "discrepancy"]
+    order = CAPTION_ORDER
     names = [n for n in order if n in values] + [n for n in values if n not in order and n != "smoothing"]
     return "\n".join(format_metric(n, values[n], voxel_mm) for n in names)
+
+
+def _lines(text: str) -> str:
+    """``text`` padded to the height of a finished preview's caption, so that every cell's
+    image keeps its size while the strip fills in."""
+    return text + "\n" * (CAPTION_LINES - 1 - text.count("\n"))
 
 
 class TunerControls(QGroupBox):
@@ -148,29 +158,69 @@ class SmoothingStripView(QWidget):
         self.thumbnails: list[Thumbnail] = []
         self.strip = None
         self.selected: int | None = None
+        self._expected = 0  # previews in the strip being computed
+        self._levels: tuple[float, float] | None = None  # its display levels, fixed by the first
+
+    def begin(self, count: int, text: str) -> None:
+        """A new strip of ``count`` previews is being computed: the old one goes, the new one's
+        cells appear as its previews arrive (:meth:`show_preview`)."""
+        self.clear(text)
+        self._expected = count
+        self._cells(count)  # all at once: the row's layout stays put as they fill in
+        for thumb in self.thumbnails:
+            thumb.title.setText("β …")
+            thumb.caption.setText(_lines("waiting"))
+
+    def show_preview(self, preview, voxel_mm: float) -> None:
+        """One preview of the strip being computed (an ``engine.iterative.StripPreview`` whose
+        image is the ROI's middle slice): its cell shows the iterate so far, then its metrics.
+        The cells are not choosable until the strip, with its suggestion, is complete."""
+        if self.strip is not None:
+            return
+        self._cells(max(preview.index + 1, len(self.thumbnails)))
+        if self._levels is None:  # the first iterate's, kept for the strip: cells compare
+            self._levels = robust_levels(preview.image)
+        if preview.done:
+            caption = caption_lines(preview.metrics, voxel_mm)
+            state = "done"
+        else:
+            state = f"iteration {preview.iteration}/{preview.iterations}"
+            caption = _lines(state)
+        beta = f"β = {preview.smoothing:.3g}"
+        self.thumbnails[preview.index].set_content(preview.image, self._levels, beta, caption,
+                                                   (voxel_mm, voxel_mm))
+        total = max(self._expected, preview.index + 1)
+        self.header.setText(f"Computing previews: {preview.index + 1} of {total} ({beta}, {state}). "
+                            "The suggestion comes with the last one.")
 
     def show_strip(self, strip, voxel_mm: float) -> None:
         self.strip = strip
-        for thumb in self.thumbnails:
-            thumb.deleteLater()
-        self.thumbnails = []
+        self._cells(len(strip.smoothings))
         middle = [im[im.shape[0] // 2] for im in strip.images]
         levels = robust_levels(np.stack(middle))
         for k, (beta, image, values) in enumerate(zip(strip.smoothings, middle, strip.metrics, strict=True)):
-            thumb = Thumbnail(k)
-            thumb.setObjectName(f"stripThumb{k}")
+            thumb = self.thumbnails[k]
             title = f"β = {beta:.3g}" + ("  ★" if k == strip.suggested else "")
             thumb.set_content(image, levels, title, caption_lines(values, voxel_mm), (voxel_mm, voxel_mm))
             suggested_here = k == strip.suggested
             thumb.setToolTip("★ the engine's suggestion" if suggested_here else "Click to choose this β")
-            thumb.setMinimumWidth(135)
-            thumb.clicked.connect(self.choose)
-            self.row.addWidget(thumb, 1)
-            self.thumbnails.append(thumb)
         suggested = strip.smoothings[strip.suggested]
         self.header.setText(f"δ = {strip.edge_preservation:.4g} 1/mm · ★ suggested β = {suggested:.3g}: "
                             f"{strip.rule}. Click a preview to choose it.")
         self.choose(strip.suggested, emit=False)
+
+    def _cells(self, count: int) -> None:
+        """Exactly ``count`` thumbnails in the row (new ones at the end, surplus ones removed)."""
+        while len(self.thumbnails) > count:
+            self.thumbnails.pop().deleteLater()
+        while len(self.thumbnails) < count:
+            thumb = Thumbnail(len(self.thumbnails))
+            thumb.setObjectName(f"stripThumb{thumb.index}")
+            thumb.setToolTip("Being computed: choose a β once the strip is complete")
+            thumb.setMinimumWidth(135)
+            thumb.clicked.connect(self.choose)
+            self.row.addWidget(thumb, 1)
+            self.thumbnails.append(thumb)
 
     def choose(self, index: int, emit: bool = True) -> None:
         if self.strip is None:
@@ -182,11 +232,11 @@ class SmoothingStripView(QWidget):
             self.chosen.emit(index)
 
     def clear(self, text: str | None = None) -> None:
-        for thumb in self.thumbnails:
-            thumb.deleteLater()
-        self.thumbnails = []
+        self._cells(0)
         self.strip = None
         self.selected = None
+        self._expected = 0
+        self._levels = None
         if text:
             self.header.setText(text)
 

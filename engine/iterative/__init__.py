@@ -32,7 +32,14 @@ from ..scan import Scan
 from ..volume import Volume
 from .guide import GUIDES, EdgeGuide, edge_guide
 from .penalty import POTENTIALS
-from .preview import EdgeSuggestion, PreviewProblem, SmoothingStrip, central_roi, prepare_preview
+from .preview import (
+    EdgeSuggestion,
+    PreviewProblem,
+    SmoothingStrip,
+    StripPreview,
+    central_roi,
+    prepare_preview,
+)
 from .solver import IterationRecord, WeightedLeastSquares, solve
 from .weights import noise_model
 
@@ -43,6 +50,7 @@ __all__ = [
     "EdgeSuggestion",
     "PreviewProblem",
     "SmoothingStrip",
+    "StripPreview",
     "edge_guide",
     "iterative",
     "prepare_preview",

@@ -70,6 +70,23 @@ class EdgeSuggestion:
                 "rule": self.rule}
 
 
+@dataclass(frozen=True)
+class StripPreview:
+    """One preview of a strip while the strip is computed: its image after ``iteration`` of
+    ``iterations``, and its metrics once it is done (``None`` until then)."""
+
+    index: int
+    smoothing: float
+    iteration: int
+    iterations: int
+    image: np.ndarray
+    metrics: dict[str, float] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.metrics is not None
+
+
 @dataclass
 class SmoothingStrip:
     """Previews of one ROI at several smoothing values, with their metrics and a suggestion."""
@@ -212,8 +229,13 @@ class PreviewProblem:
                         count: int = 5, *, iterations: int = 20, potential: str = "huber",
                         guide: str | EdgeGuide | None = None,
                         progress: ProgressCallback | None = None,
-                        cancel: CancelToken | None = None) -> SmoothingStrip:
+                        cancel: CancelToken | None = None,
+                        on_preview: Callable[[StripPreview], None] | None = None) -> SmoothingStrip:
         """Previews at several β (default: ``count`` values a factor 2 apart around 20).
+
+        ``on_preview`` sees every preview as it is computed, after each of its iterations and
+        once more, with its metrics, when it is done (so a viewer can show the strip filling in
+        rather than nothing until the last preview ends).
 
         The suggestion is a relative discrepancy principle: the largest β whose data residual
         Σ w r² / rays is at most 10 % above that of the least smoothed preview — smoothing the
@@ -234,16 +256,22 @@ class PreviewProblem:
         guide = self._guide_for(guide, float(edge_preservation))
         images, metrics, histories = [], [], []
         for k, beta in enumerate(smoothings):
+            running = None
+            if on_preview is not None:
+                def running(record, image, k=k, beta=beta):
+                    on_preview(StripPreview(k, beta, record.iteration, iterations, image))
             image, history = solve(self.problem, self.initial, smoothing=beta,
                                    edge_preservation=float(edge_preservation), potential=potential,
                                    iterations=iterations, guide=guide,
                                    progress=sub_progress(progress, k / len(smoothings),
                                                          (k + 1) / len(smoothings)),
-                                   cancel=cancel)
+                                   cancel=cancel, on_iteration=running)
             host = image.get() if hasattr(image, "get") else image
             images.append(np.asarray(host, dtype=np.float32))
             metrics.append({"smoothing": beta, **self.measure(image)})
             histories.append(history)
+            if on_preview is not None:
+                on_preview(StripPreview(k, beta, len(history), iterations, images[-1], metrics[-1]))
         least = int(np.argmin(smoothings))
         limit = (1.0 + RESIDUAL_GROWTH) * metrics[least]["discrepancy"]
         within = [k for k, m in enumerate(metrics) if m["discrepancy"] <= limit]

@@ -97,6 +97,10 @@ def test_whole_flow_from_scan_to_recipe(qtbot, window, small_scan_folder, tmp_pa
     assert recon.tuner.roi_button.isEnabled()
     _click(qtbot, recon.tuner.roi_button)
     assert recon.view.draw_target == "preview"
+    shown = []  # what the strip showed while it was computed: (preview, done, strip complete)
+    show_preview = recon.strip_view.show_preview
+    recon.strip_view.show_preview = lambda p, voxel: (
+        shown.append((p.index, p.done, recon.strip_view.strip is not None)), show_preview(p, voxel))
     # drawing: a drag on the slice (the view box's drag handler), here the finished rectangle
     recon.set_preview_roi((centre[0] - 0.6, centre[1] - 0.6, 1.2, 1.2))
     recon.view.set_draw_mode(None)
@@ -105,6 +109,11 @@ def test_whole_flow_from_scan_to_recipe(qtbot, window, small_scan_folder, tmp_pa
     assert recon.strip_view.strip is not None, recon.strip_view.header.text()
     strip = recon.strip_view.strip
     assert len(strip.images) == 3 and len(recon.strip_view.thumbnails) == 3
+    # the strip filled in preview by preview, each one shown as it ran and when done, all
+    # before the strip was complete
+    assert [k for k, done, _ in shown if done] == [0, 1, 2]
+    assert {k for k, done, _ in shown if not done} == {0, 1, 2}
+    assert not any(complete for _, _, complete in shown)
     assert recon.tuner.delta_value() == pytest.approx(strip.edge_preservation, rel=1e-3)
     assert "δ" in recon.tuner.delta_rule.text()
     assert recon.chosen_smoothing == strip.smoothings[strip.suggested]

@@ -246,6 +246,24 @@ def test_the_strip_suggests_a_smoothing_and_measures_each_preview(noisy_scan):
     assert residual[0] < residual[-1]  # ... and a worse fit to the data
 
 
+def test_the_strip_shows_each_preview_while_it_is_computed(noisy_scan):
+    scan, volume, truth, start = noisy_scan
+    preview = prepare_preview(scan, volume, (10, 14, 14), (16, 40, 40), background=start)
+    seen = []
+    strip = preview.smoothing_strip(0.02, [5.0, 80.0], iterations=3, on_preview=seen.append)
+    # each preview after each of its iterations, then once more when it is measured
+    assert [(s.index, s.iteration, s.done) for s in seen] == [
+        (0, 1, False), (0, 2, False), (0, 3, False), (0, 3, True),
+        (1, 1, False), (1, 2, False), (1, 3, False), (1, 3, True)]
+    assert all(s.iterations == 3 and s.image.shape == (16, 40, 40) for s in seen)
+    assert [s.smoothing for s in seen] == [5.0] * 4 + [80.0] * 4
+    for k, last in ((0, seen[3]), (1, seen[7])):
+        assert last.metrics == strip.metrics[k]
+        np.testing.assert_array_equal(last.image, strip.images[k])
+    # the image of an unfinished preview is the iterate then, not a view that changes later
+    assert not np.array_equal(seen[0].image, seen[2].image)
+
+
 # -- bad input ----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "changes, message",
