@@ -6,11 +6,13 @@
    edge guidance (``--guide fdk``), and the penalty gradient alone on the demo's volume.
 2. Knob grid: PSNR against the truth inside the ROI over a δ × β grid, and where the automatic
    δ with the suggested β lands (done-when: ≥ 90 % of the grid's best PSNR).
-3. ``--full256``: a 256³ volume from 360 projections (the CPU target: ≤ 10 min).
-4. ``--large SIZE PROJECTIONS`` (run by default, 512 720, when a GPU is present: the GPU target
+3. ``--timeline``: a tuner strip as its user sees it (seconds to the first image, to each
+   finished preview), at 720 and 180 projections.
+4. ``--full256``: a 256³ volume from 360 projections (the CPU target: ≤ 10 min).
+5. ``--large SIZE PROJECTIONS`` (run by default, 512 720, when a GPU is present: the GPU target
    ≤ 60 s): a synthetic noisy scan of that size, FDK start and 20 iterations.
 
-    PYTHONPATH=. python tests/bench/bench_iterative.py [--grid] [--full256] [--large 512 720]
+    PYTHONPATH=. python tests/bench/bench_iterative.py [--grid] [--timeline] [--full256] [--large 512 720]
 """
 
 from __future__ import annotations
@@ -121,6 +123,33 @@ def knob_grid() -> None:
     print(f"strip: β {strip.smoothings}, residuals {[round(m['discrepancy'], 3) for m in strip.metrics]}")
 
 
+def strip_timeline() -> None:
+    """What a tuner user waits for: from the ROI drawn (FDK done) to the set-up, the proposed δ,
+    each preview's first iterate and its end, at the demo's 720 projections and its quarter."""
+    print("\nTuner strip, 5 previews of 20 iterations, both knobs automatic: seconds after the ROI is drawn")
+    print("\n| projections | set-up | δ proposed | first image | preview 1 done | preview 5 done |"
+          "\n|---|---|---|---|---|---|")
+    for step in (1, 4):
+        scan, truth = _prepared(step)
+        background = fdk(scan, truth.geometry)
+        events: dict[str, float] = {}
+        started = time.perf_counter()
+
+        def seen(preview, events=events, started=started):
+            now = time.perf_counter() - started
+            events.setdefault("first", now)
+            if preview.done:
+                events[f"done{preview.index}"] = now
+
+        preview = prepare_preview(scan, truth.geometry, ROI_START, ROI_SHAPE, background=background)
+        events["setup"] = time.perf_counter() - started
+        suggestion = preview.suggest_edge_preservation()
+        events["delta"] = time.perf_counter() - started
+        preview.smoothing_strip(suggestion.delta, on_preview=seen)
+        print(f"| {scan.n_projections} | {events['setup']:.1f} | {events['delta']:.1f} | {events['first']:.1f} | "
+              f"{events['done0']:.1f} | {events['done4']:.1f} |", flush=True)
+
+
 def full_256() -> None:
     folder = ensure_demo_scan()
     scan = preprocess(load_scan(folder).subset(slice(None, None, 2)),
@@ -163,12 +192,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", action="store_true", help="also run the δ × β grid (slow)")
     parser.add_argument("--full256", action="store_true", help="also run 256³ from 360 projections")
+    parser.add_argument("--timeline", action="store_true", help="also time a tuner strip as a user sees it")
     parser.add_argument("--large", type=int, nargs=2, metavar=("SIZE", "PROJECTIONS"),
                         help="size³ from that many projections (default on a GPU: 512 720)")
     args = parser.parse_args()
     print(f"Iterative engine, demo package; {machine()}")
     preview_speed()
     penalty_speed()
+    if args.timeline:
+        strip_timeline()
     if args.grid:
         knob_grid()
     if args.full256:
