@@ -324,7 +324,8 @@ class PreviewLane(QObject):
 
     ``submit`` cancels the running task and keeps only the newest waiting request; it starts
     as soon as the cancelled one has stopped (so two previews never compete for the CPU or
-    share a half-updated object). Results of superseded tasks are never delivered.
+    share a half-updated object). Results of superseded tasks are never delivered, nor is their
+    cancellation: ``on_cancelled`` runs only when a task was cancelled with nothing after it.
     """
 
     def __init__(self, manager: TaskManager, name: str, parent: QObject | None = None) -> None:
@@ -337,8 +338,9 @@ class PreviewLane(QObject):
     def submit(self, job: Callable[..., Any], *args: Any, on_result: Callable[[Any], None] | None = None,
                on_partial: Callable[[Any], None] | None = None,
                on_error: Callable[[str], None] | None = None,
+               on_cancelled: Callable[[], None] | None = None,
                foreground: bool = False, **kwargs: Any) -> None:
-        self._waiting = (job, args, kwargs, on_result, on_partial, on_error, foreground)
+        self._waiting = (job, args, kwargs, on_result, on_partial, on_error, on_cancelled, foreground)
         if self.current is not None and self.current.is_active:
             self.current.cancel()
         else:
@@ -357,7 +359,7 @@ class PreviewLane(QObject):
         if self._waiting is None or self._manager.closing:
             self._waiting = None
             return
-        job, args, kwargs, on_result, on_partial, on_error, foreground = self._waiting
+        job, args, kwargs, on_result, on_partial, on_error, on_cancelled, foreground = self._waiting
         self._waiting = None
         task = Task(self.name, job, *args, **kwargs)
         if on_result is not None:
@@ -366,6 +368,8 @@ class PreviewLane(QObject):
             task.partial.connect(on_partial)
         if on_error is not None:
             task.failed.connect(on_error)
+        if on_cancelled is not None:
+            task.cancelled.connect(lambda: on_cancelled() if self._waiting is None else None)
         task.finished.connect(self._on_finished)
         self.current = task
         self._manager._adopt(task, foreground)

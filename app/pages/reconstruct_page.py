@@ -586,7 +586,7 @@ class ReconstructPage(QWidget):
             tuner_job, prepared, fdk_volume.geometry, fdk_volume, start, shape, self.tuner_state, delta,
             None, self.tuner.count.value(), iterations=it_params.iterations,
             potential=it_params.potential, guide=it_params.guide, on_result=self._strip_done,
-            on_partial=self._tuner_partial, on_error=self._tuner_failed,
+            on_partial=self._tuner_partial, on_error=self._tuner_failed, on_cancelled=self._tuner_cancelled,
             foreground=True)
 
     def _delta_edited(self) -> None:
@@ -621,6 +621,10 @@ class ReconstructPage(QWidget):
     def _tuner_failed(self, message: str) -> None:
         self.strip_view.clear(message)  # no half strip: its previews cannot be chosen
         self._report(message)
+
+    def _tuner_cancelled(self) -> None:
+        if self.strip_view.strip is None and self.strip_view.thumbnails:  # a strip was filling in
+            self.strip_view.clear("Previews cancelled. Move the ROI or edit δ to compute them again.")
 
     def cancel_tuner(self) -> None:
         self.tuner_lane.cancel()

@@ -146,6 +146,13 @@ def test_whole_flow_from_scan_to_recipe(qtbot, window, small_scan_folder, tmp_pa
     recon.shown_combo.activated.emit(recon.shown_combo.currentIndex())
     assert recon.view.data is win.session.volume("fdk").data
 
+    # -- a strip cancelled while it fills in leaves no half strip behind ----------------------
+    recon.request_strip(auto_delta=False)
+    assert recon.strip_view.strip is None and len(recon.strip_view.thumbnails) == 3
+    recon.cancel_tuner()
+    qtbot.waitUntil(lambda: not recon.tuner_lane.busy, timeout=60_000)
+    assert recon.strip_view.thumbnails == [] and "cancelled" in recon.strip_view.header.text()
+
     # -- inspect: both volumes offered; the slice view shows the chosen one -------------------
     win.go_to_step(3)
     inspect = win.inspect_page

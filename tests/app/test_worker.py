@@ -113,6 +113,28 @@ def test_preview_lane_runs_only_the_newest_request(qtbot, manager):
     assert started[-1] == 5 and len(started) <= 2  # at most one stale request ever ran
 
 
+def test_a_preview_lane_reports_a_cancel_but_not_a_superseded_request(qtbot, manager):
+    from app.worker import PreviewLane
+
+    lane = PreviewLane(manager, "preview")
+    started, cancelled, results = [], [], []
+
+    def slow(context, value):
+        started.append(value)
+        for _ in range(200):
+            time.sleep(0.01)
+            context.progress(0.5)
+        return value
+
+    lane.submit(slow, 0, on_result=results.append, on_cancelled=lambda: cancelled.append(0))
+    lane.submit(slow, 1, on_result=results.append, on_cancelled=lambda: cancelled.append(1))
+    qtbot.waitUntil(lambda: 1 in started, timeout=10_000)
+    assert cancelled == []  # request 0 gave way to request 1: nothing to report
+    lane.cancel()
+    qtbot.waitUntil(lambda: not lane.busy, timeout=10_000)
+    assert cancelled == [1] and results == []
+
+
 def test_eta_is_extrapolated_from_progress():
     from app.worker import Task, format_eta
 
