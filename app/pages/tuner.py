@@ -50,8 +50,8 @@ CAPTION_LINES = len(CAPTION_ORDER)
 
 def caption_lines(values: dict[str, float], voxel_mm: float) -> str:
     """A strip preview's metrics, one short line each with its unit (known ones first)."""
-    order = CAPTION_ORDER
-    names = [n for n in order if n in values] + [n for n in values if n not in order and n != "smoothing"]
+    names = [n for n in CAPTION_ORDER if n in values]
+    names += [n for n in values if n not in CAPTION_ORDER and n != "smoothing"]
     return "\n".join(format_metric(n, values[n], voxel_mm) for n in names)
 
 

@@ -93,19 +93,23 @@ def test_input_error_is_one_sentence_and_unexpected_error_goes_to_the_log(qtbot,
     assert "Traceback" in log_file_path().read_text()
 
 
+def _slow_job(started: list, seconds: float):
+    """A job that notes its value in ``started``, then takes ``seconds`` (cancellable)."""
+    def slow(context, value):
+        started.append(value)
+        for _ in range(int(seconds / 0.01)):
+            time.sleep(0.01)
+            context.progress(0.5)
+        return value
+    return slow
+
+
 def test_preview_lane_runs_only_the_newest_request(qtbot, manager):
     from app.worker import PreviewLane
 
     lane = PreviewLane(manager, "preview")
     started, results = [], []
-
-    def slow(context, value):
-        started.append(value)
-        for _ in range(30):
-            time.sleep(0.01)
-            context.progress(0.5)
-        return value
-
+    slow = _slow_job(started, 0.3)
     for value in range(6):
         lane.submit(slow, value, on_result=results.append)
     qtbot.waitUntil(lambda: not lane.busy, timeout=10_000)
@@ -118,14 +122,7 @@ def test_a_preview_lane_reports_a_cancel_but_not_a_superseded_request(qtbot, man
 
     lane = PreviewLane(manager, "preview")
     started, cancelled, results = [], [], []
-
-    def slow(context, value):
-        started.append(value)
-        for _ in range(200):
-            time.sleep(0.01)
-            context.progress(0.5)
-        return value
-
+    slow = _slow_job(started, 2.0)
     lane.submit(slow, 0, on_result=results.append, on_cancelled=lambda: cancelled.append(0))
     lane.submit(slow, 1, on_result=results.append, on_cancelled=lambda: cancelled.append(1))
     qtbot.waitUntil(lambda: 1 in started, timeout=10_000)
